@@ -156,7 +156,9 @@ public final class RowNorm {
                 c1 = r * (sgx / n);
             }
         }
-        if (kind.l1()) {
+        if (n == 1 && kind.centred()) {
+            dx.set(FLOAT, dxb, 0f); // x - mean(x) is identically 0: exact zero instead of r·g − r·g rounding
+        } else if (kind.l1()) {
             dxL1(n, x, xb, c, r, gamma, gb, hasGamma, dy, dyb, dx, dxb, c0, c1);
         } else {
             dxL2(n, x, xb, c, r, gamma, gb, hasGamma, dy, dyb, dx, dxb, c0, c1);
