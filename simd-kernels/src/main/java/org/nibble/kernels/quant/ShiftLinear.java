@@ -83,7 +83,7 @@ public final class ShiftLinear {
             sq = ShiftQuant.quantize(qName, q, qOff, qr, qc, qc, qAxis, bits, groups, Rounding.NEAREST_EVEN, seed,
                     true, qq, 0, qc, gq, 0);
         }
-        float alpha = ShiftMM.epilogueScale(sp, groups, sq, groups);
+        double alpha = ShiftMM.epilogueScale(sp, groups, sq, groups);
         ShiftMM.Layout layout = op == 0 ? ShiftMM.Layout.FORWARD : op == 1 ? ShiftMM.Layout.INPUT_GRAD
                 : ShiftMM.Layout.WEIGHT_GRAD;
         int m = op == 2 ? cout : n, nn = op == 0 ? cout : cin, k = op == 0 ? cin : op == 1 ? cout : n;

@@ -19,7 +19,7 @@ import static org.nibble.kernels.Simd.ORDER;
 
 /**
  * ShiftMM (papers.md 1.4): integer GEMM on int8 containers of pre-shifted ShiftQuant codes, exact int32 accumulation
- * and one float epilogue scale, {@code C = (float) acc * alpha}, in the three layouts of a Linear layer's training
+ * and one epilogue scale, {@code C = (float) (acc * alpha)} (alpha a double), in the three layouts of a Linear layer's training
  * step. The result equals {@link ShiftMMScalar} bit for bit.
  *
  * <h2>Why the FP32 FMA unit does the integer math</h2>
@@ -38,7 +38,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * chunk, at most {@code K_chunk * 16129}. {@code K_chunk <= 1040} gives {@code 1040 * 16129 = 16 774 160 < 2^24 =
  * 16 777 216}. The kernels therefore accumulate in float over chunks of {@link #CHUNK} = 1024 contraction indices,
  * convert each chunk's (exact, integral) float sums to int and add them in int32. int32 itself is safe for
- * K <= 133 000 (papers.md 1.4). The epilogue then rounds once: {@code (float) acc * alpha}.
+ * K <= 133 000 (papers.md 1.4). The epilogue then rounds once: {@code (float) (acc * alpha)} in double.
  *
  * <h2>Layouts</h2>
  * {@code transA}: A is stored {@code k x m} (else {@code m x k}); {@code transB}: B is stored {@code n x k} (else
@@ -91,24 +91,26 @@ public final class ShiftMM {
     private static final int MC_PANELS = 12;
 
     /**
-     * The epilogue scale of papers.md 1.4: {@code sA0 * sB0 * 2^-(GA-1) * 2^-(GB-1)} (one float rounding, then exact
-     * power-of-two scaling).
+     * The epilogue scale of papers.md 1.4: {@code sA0 * sB0 * 2^-(GA-1) * 2^-(GB-1)}, exact in double (the product of
+     * two floats has at most 48 significant bits). With it the epilogue {@code (float) (acc * alpha)} rounds once
+     * (plus a double rounding of at most 2^-29 relative), so the GEMM is within 1 ulp of dequantize-then-fp64-GEMM
+     * (papers.md 1.4 test (a)); a float alpha would add a second half-ulp rounding.
      */
-    public static float epilogueScale(float sA0, int groupsA, float sB0, int groupsB) {
-        return Math.scalb(sA0 * sB0, -(groupsA - 1) - (groupsB - 1));
+    public static double epilogueScale(float sA0, int groupsA, float sB0, int groupsB) {
+        return Math.scalb((double) sA0 * sB0, -(groupsA - 1) - (groupsB - 1));
     }
 
-    /** {@code C = (float) (op(A) . op(B)) * alpha} in one of the Linear layouts (see {@link Layout}). */
-    public static void gemm(Layout layout, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+    /** {@code C = (float) ((op(A) . op(B)) * alpha)} in one of the Linear layouts (see {@link Layout}). */
+    public static void gemm(Layout layout, int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                             MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
         gemm(layout.transA, layout.transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
     }
 
     /**
-     * {@code C[i][j] = (float) (sum_p A(i,p) * B(p,j)) * alpha}, int8 operands, exact int32 sum, F32 output
+     * {@code C[i][j] = (float) ((sum_p A(i,p) * B(p,j)) * alpha)}, int8 operands, exact int32 sum, F32 output
      * {@code m x n} with leading dimension {@code ldc}.
      */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
                             long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
                             int ldc) {
         check(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
@@ -119,7 +121,7 @@ public final class ShiftMM {
     public static void gemmInt(boolean transA, boolean transB, int m, int n, int k, MemorySegment a, long aOff,
                                int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
         check(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
-        run(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, true);
+        run(transA, transB, m, n, k, 1, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, true);
     }
 
     static void check(boolean transA, boolean transB, int m, int n, int k, MemorySegment a, long aOff, int lda,
@@ -136,7 +138,7 @@ public final class ShiftMM {
         Checks.checkMatrix("c", c, cOff, m, n, ldc, cBytes);
     }
 
-    private static void run(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+    private static void run(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
                             long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
                             int ldc, boolean intOut) {
         if (m == 0 || n == 0) {
@@ -167,7 +169,7 @@ public final class ShiftMM {
 
     // ------------------------------------------------------------------ outer-product route (NN, TN, TT)
 
-    private static void runOuter(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+    private static void runOuter(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
                                  long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
                                  int ldc, boolean intOut) {
         int mp = (m + MR - 1) / MR, np = (n + NR - 1) / NR;
@@ -305,18 +307,18 @@ public final class ShiftMM {
     }
 
     /** Writes the valid {@code rows x cols} part of an int tile (row stride {@code ts}) to C. */
-    private static void epilogue(int[] tile, int ts, int i0, int j0, int rows, int cols, float alpha,
+    private static void epilogue(int[] tile, int ts, int i0, int j0, int rows, int cols, double alpha,
                                  MemorySegment c, long cOff, int ldc, boolean intOut) {
         for (int r = 0; r < rows; r++) {
             long cb = cOff + (long) (i0 + r) * ldc + j0;
             int j = 0;
             if (!intOut) {
                 for (; j + L <= cols; j += L) {
-                    ((FloatVector) IntVector.fromArray(Simd.I32, tile, r * ts + j).convert(VectorOperators.I2F, 0))
-                            .mul(alpha).intoMemorySegment(c, cb * 4 + 4L * j, ORDER);
+                    scale(IntVector.fromArray(Simd.I32, tile, r * ts + j), alpha)
+                            .intoMemorySegment(c, cb * 4 + 4L * j, ORDER);
                 }
                 for (; j < cols; j++) {
-                    c.setAtIndex(FLOAT, cb + j, (float) tile[r * ts + j] * alpha);
+                    c.setAtIndex(FLOAT, cb + j, (float) (tile[r * ts + j] * alpha));
                 }
             } else {
                 for (; j < cols; j++) {
@@ -326,9 +328,22 @@ public final class ShiftMM {
         }
     }
 
+    private static final VectorSpecies<Double> SD = jdk.incubator.vector.DoubleVector.SPECIES_PREFERRED
+            .withShape(S.vectorShape());
+    private static final jdk.incubator.vector.VectorMask<Float> HIGH_HALF = S.indexInRange(-L / 2, L / 2);   // lanes L/2 .. L-1
+
+    /** {@code (float) (acc * alpha)} lane-wise: int -> double (exact), multiply, round to float once. */
+    private static FloatVector scale(IntVector acc, double alpha) {
+        FloatVector lo = (FloatVector) ((jdk.incubator.vector.DoubleVector) acc.convertShape(VectorOperators.I2D, SD,
+                0)).mul(alpha).convertShape(VectorOperators.D2F, S, 0);
+        FloatVector hi = (FloatVector) ((jdk.incubator.vector.DoubleVector) acc.convertShape(VectorOperators.I2D, SD,
+                1)).mul(alpha).convertShape(VectorOperators.D2F, S, -1);
+        return lo.blend(hi, HIGH_HALF);
+    }
+
     // ------------------------------------------------------------------ dot-product route (A . B^T)
 
-    private static void runDot(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+    private static void runDot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc,
                                boolean intOut) {
         int kp = (k + L - 1) / L * L;
@@ -423,7 +438,7 @@ public final class ShiftMM {
         }
     }
 
-    private static void epilogueScalar(int[] tile, int i0, int j0, int rows, int cols, float alpha,
+    private static void epilogueScalar(int[] tile, int i0, int j0, int rows, int cols, double alpha,
                                        MemorySegment c, long cOff, int ldc, boolean intOut) {
         for (int r = 0; r < rows; r++) {
             long cb = cOff + (long) (i0 + r) * ldc + j0;
@@ -431,7 +446,7 @@ public final class ShiftMM {
                 if (intOut) {
                     c.setAtIndex(INT, cb + j, tile[r * DN + j]);
                 } else {
-                    c.setAtIndex(FLOAT, cb + j, (float) tile[r * DN + j] * alpha);
+                    c.setAtIndex(FLOAT, cb + j, (float) (tile[r * DN + j] * alpha));
                 }
             }
         }

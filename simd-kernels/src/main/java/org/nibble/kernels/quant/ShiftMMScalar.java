@@ -9,7 +9,7 @@ import static org.nibble.kernels.Simd.INT;
 /**
  * Scalar reference twin of {@link ShiftMM}: same signatures, a plain triple loop with an {@code int} accumulator (the
  * exact int32 result every vector path must reproduce bit for bit), and the float epilogue
- * {@code c = (float) acc * alpha}. Also the literal shift-per-product definition of papers.md 1.4 (option 1), the
+ * {@code c = (float) (acc * alpha)} (alpha a double). Also the literal shift-per-product definition of papers.md 1.4 (option 1), the
  * reference the pre-shifted GEMM is tested against.
  */
 public final class ShiftMMScalar {
@@ -17,20 +17,20 @@ public final class ShiftMMScalar {
     }
 
     /** See {@link ShiftMM#gemm(ShiftMM.Layout, int, int, int, float, MemorySegment, long, int, MemorySegment, long, int, MemorySegment, long, int)}. */
-    public static void gemm(ShiftMM.Layout layout, int m, int n, int k, float alpha, MemorySegment a, long aOff,
+    public static void gemm(ShiftMM.Layout layout, int m, int n, int k, double alpha, MemorySegment a, long aOff,
                             int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
         gemm(layout.transA, layout.transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
     }
 
     /** See {@link ShiftMM#gemm(boolean, boolean, int, int, int, float, MemorySegment, long, int, MemorySegment, long, int, MemorySegment, long, int)}. */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
                             long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
                             int ldc) {
         ShiftMM.check(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 c.setAtIndex(FLOAT, cOff + (long) i * ldc + j,
-                        (float) dot(transA, transB, i, j, k, a, aOff, lda, b, bOff, ldb) * alpha);
+                        (float) (dot(transA, transB, i, j, k, a, aOff, lda, b, bOff, ldb) * alpha));
             }
         }
     }
