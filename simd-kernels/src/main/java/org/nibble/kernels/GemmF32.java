@@ -28,9 +28,10 @@ import static org.nibble.kernels.Simd.ORDER;
  * <h2>Algorithm</h2>
  * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns, K in blocks of {@code kc <= }
  * {@link #KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s
- * {@code mc x kc} block is packed; then the macro-kernel {@link #multiplyPacked} walks {@link #MR} x {@link #NR}
- * tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across the whole
- * {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR scalars of A and
+ * {@code mc x kc} block is packed (when all of M fits one block, A is packed once and B is packed four
+ * micro-panels at a time right before use, so it never round-trips through L3); then the macro-kernel walks
+ * {@link #MR} x {@link #NR} tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in
+ * registers across the whole {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR scalars of A and
  * issues {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1 broadcast = 15 of the
  * 16 AVX2 registers (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism ({@link Parallel#forRange})
  * cuts the output into column ranges that are multiples of NR (or row ranges, multiples of MR, when n is narrow); each
@@ -41,7 +42,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * can produce these panels themselves and call {@link #multiplyPacked} on them:
  * <pre>
  * packed A, an mc x kc block: ceil(mc / MR) micro-panels of MR * kc floats, one after the other.
- *     Micro-panel r holds rows r*MR .. r*MR+MR-1, ROW-major: element (i, p) at r*MR*kc + i*kc + p.
+ *     Micro-panel r holds rows r*MR .. r*MR+MR-1, k-major: element (i, p) at r*MR*kc + p*MR + i.
  *     Rows past mc are zero.                                                  size: packedASize(mc, kc)
  * packed B, a kc x nc block: ceil(nc / NR) micro-panels of kc * NR floats, one after the other.
  *     Micro-panel s holds columns s*NR .. s*NR+NR-1, k-major: element (p, j) at s*NR*kc + p*NR + j.
@@ -49,6 +50,8 @@ import static org.nibble.kernels.Simd.ORDER;
  * </pre>
  * {@link #packA} and {@link #packB} produce them from float matrices; {@link #multiplyPacked} computes
  * {@code C[mc x nc] = alpha * Apacked * Bpacked + beta * C} single-threaded (the caller parallelises over tiles).
+ * Each element's sum is one FMA chain in increasing p, so panels of integer-valued floats whose partial sums stay
+ * below 2^24 in magnitude give the exact integer result (with alpha = 1, beta = 0).
  * Packed offsets should be multiples of 16 elements (64 bytes) for aligned vector loads.
  */
 public final class GemmF32 {
