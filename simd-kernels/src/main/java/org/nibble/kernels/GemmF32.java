@@ -26,16 +26,16 @@ import static org.nibble.kernels.Simd.ORDER;
  * element is computed by the same sequence of operations whichever thread computes it.
  *
  * <h2>Algorithm</h2>
- * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns, K in blocks of
- * {@code kc <= KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s {@code mc x kc}
- * block is packed (when all of M fits one block, A is packed once and B is packed four micro-panels at a time right
- * before use, so it never round-trips through L3); then the macro-kernel walks {@link #MR} x {@link #NR} tiles and the
- * micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across the whole {@code kc} loop
- * (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR scalars of A and issues
- * {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 AVX2 registers
- * (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism ({@link Parallel#forRange}) cuts the output
- * into column ranges that are multiples of NR (or row ranges, multiples of MR, when n is narrow); each thread packs
- * into its own reused scratch.
+ * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns; K in blocks of
+ * {@code kc <= KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s
+ * {@code mc x kc} block is packed (when all of M fits one block, A is packed once and B is packed four micro-panels
+ * at a time right before use, so it never round-trips through L3); then the macro-kernel walks {@link #MR} x
+ * {@link #NR} tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across
+ * the whole {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR
+ * scalars of A and issues {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1
+ * broadcast = 15 of the 16 AVX2 registers (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism
+ * ({@link Parallel#forRange}) cuts the output into column ranges that are multiples of NR (or row ranges, multiples
+ * of MR, when n is narrow); each thread packs into its own reused scratch.
  *
  * <h2>Packed panel layouts (public, for reuse by other GEMMs)</h2>
  * Integer GEMMs (ShiftMM: int8 codes unpacked to exact small floats, K chunked so float sums stay exact below 2^24)
