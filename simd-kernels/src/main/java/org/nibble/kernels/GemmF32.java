@@ -2,7 +2,6 @@ package org.nibble.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
@@ -572,7 +571,7 @@ public final class GemmF32 {
                 s0 = FloatVector.fromMemorySegment(S, w, wb + o, ORDER)
                         .fma(FloatVector.fromMemorySegment(S, x, xb + o, ORDER), s0);
             }
-            float s = s0.reduceLanes(VectorOperators.ADD);
+            float s = hsum(s0);
             for (; p < k; p++) {
                 s = Math.fma(w.get(FLOAT, wb + 4L * p), x.get(FLOAT, xb + 4L * p), s);
             }
@@ -594,8 +593,7 @@ public final class GemmF32 {
                 s2 = FloatVector.fromMemorySegment(S, w, w2 + o, ORDER).fma(xv, s2);
                 s3 = FloatVector.fromMemorySegment(S, w, w3 + o, ORDER).fma(xv, s3);
             }
-            float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
-            float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+            float d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
             for (; p < k; p++) {
                 long o = 4L * p;
                 float xv = x.get(FLOAT, xb + o);
@@ -608,6 +606,19 @@ public final class GemmF32 {
             put(y, yb + yIncB, alpha * d1, beta);
             put(y, yb + 2 * yIncB, alpha * d2, beta);
             put(y, yb + 3 * yIncB, alpha * d3, beta);
+        }
+
+        /**
+         * Lane sum in lane order. Not {@code reduceLanes(ADD)}: its float order is unspecified and differs between
+         * the intrinsic and the interpreter/C1 fallback, which broke bit-identical results across thread counts
+         * (one chunk ran compiled, the other not yet).
+         */
+        private static float hsum(FloatVector v) {
+            float s = v.lane(0);
+            for (int i = 1; i < L; i++) {
+                s += v.lane(i);
+            }
+            return s;
         }
 
         private static void put(MemorySegment y, long yb, float v, float beta) {
