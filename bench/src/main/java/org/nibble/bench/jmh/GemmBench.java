@@ -27,7 +27,10 @@ import static org.nibble.kernels.Simd.FLOAT;
  * ({@code Parallel.setThreads} and {@code openblas_set_num_threads}). Shapes are {@code MxKxN}. Without OpenBLAS the
  * {@code gemm_openblas} rows are skipped ({@code nibble bench} says "not installed").
  *
- * <p>Each trial checks both implementations once on 64 sampled entries against double-precision dot products.
+ * <p>Each trial checks both implementations once on 64 sampled entries against double-precision dot products. Not in
+ * {@code nibble bench}'s default set (24 rows, about 4 minutes with GemvBench): run it by name,
+ * {@code ./nibble bench GemmBench --param threads=1 --param shape=1024x1024x1024}. On a loaded shared machine, where
+ * wall-clock averages swing 2-3x, {@link org.nibble.bench.GemmPaired} gives steadier single-thread ratios.
  */
 @State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
