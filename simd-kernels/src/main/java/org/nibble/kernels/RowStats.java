@@ -77,12 +77,12 @@ public final class RowStats {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector d = RowOps.load(x, xb, i).sub(mean);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(mean);
             acc = square ? d.fma(d, acc) : acc.add(d.abs());
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            FloatVector d = RowOps.load(x, xb, i, k).sub(mean);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).sub(mean);
             acc = square ? acc.add(d.mul(d), k) : acc.add(d.abs(), k);
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -108,11 +108,15 @@ public final class RowStats {
     private static void addRow(int n, MemorySegment x, long xb, MemorySegment b, long bb, MemorySegment y, long yb) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            RowOps.load(x, xb, i).add(RowOps.load(b, bb, i)).intoMemorySegment(y, yb + 4L * i, ORDER);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .add(FloatVector.fromMemorySegment(S, b, bb + 4L * i, ORDER))
+                            .intoMemorySegment(y, yb + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            RowOps.load(x, xb, i, k).add(RowOps.load(b, bb, i, k)).intoMemorySegment(y, yb + 4L * i, ORDER, k);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k)
+                    .add(FloatVector.fromMemorySegment(S, b, bb + 4L * i, ORDER, k))
+                            .intoMemorySegment(y, yb + 4L * i, ORDER, k);
         }
     }
 
