@@ -252,6 +252,33 @@ class ActivationsTest {
         }
     }
 
+    /** Chunk boundaries move with the thread count; every element must still get the same bits. */
+    @Test
+    void resultsIndependentOfThreadCount() {
+        int n = 3 * Activations.GRAIN + 13;
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment x = random(a, 1, n, 11, -6, 6), g = random(a, 0, n, 12, -1, 1);
+            MemorySegment y1 = floats(a, n), y3 = floats(a, n);
+            int saved = Parallel.threads();
+            try {
+                for (Bwd b : new Bwd[]{Activations::geluErfBackward, Activations::geluTanhBackward}) {
+                    Parallel.setThreads(1);
+                    b.run(n, x, 1, g, 0, y1, 0);
+                    Parallel.setThreads(3);
+                    b.run(n, x, 1, g, 0, y3, 0);
+                    assertEquals(-1L, y1.mismatch(y3), "backward bits differ between 1 and 3 threads");
+                }
+                Parallel.setThreads(1);
+                Activations.geluErf(n, x, 1, y1, 0);
+                Parallel.setThreads(3);
+                Activations.geluErf(n, x, 1, y3, 0);
+                assertEquals(-1L, y1.mismatch(y3), "geluErf bits differ between 1 and 3 threads");
+            } finally {
+                Parallel.setThreads(saved);
+            }
+        }
+    }
+
     @Test
     void argumentErrorsNameTheArgument() {
         try (Arena a = Arena.ofShared()) {

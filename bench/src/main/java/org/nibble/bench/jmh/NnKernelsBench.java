@@ -1,5 +1,8 @@
 package org.nibble.bench.jmh;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.nibble.engine.DType;
 import org.nibble.engine.Rng;
 import org.nibble.engine.Scope;
@@ -11,6 +14,7 @@ import org.nibble.kernels.AdamWScalar;
 import org.nibble.kernels.CrossEntropy;
 import org.nibble.kernels.CrossEntropyScalar;
 import org.nibble.kernels.Parallel;
+import org.nibble.kernels.Simd;
 import org.nibble.kernels.Softmax;
 import org.nibble.kernels.SoftmaxScalar;
 import org.nibble.kernels.Transpose;
@@ -26,6 +30,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,6 +49,8 @@ public class NnKernelsBench {
     public int cols;
     @Param({"1"})
     public int threads;
+
+    private static final VectorSpecies<Float> F = Simd.F32;
 
     private Scope scope;
     private MemorySegment x, y, dy, targets, p, g, m, v;
@@ -84,6 +91,9 @@ public class NnKernelsBench {
             SoftmaxScalar.forward(r, cols, 0.125f, x, 0, cols, y, 0, cols);
             Activations.geluErf(n, x, 0, y, 0);
             ActivationsScalar.geluErf(n, x, 0, y, 0);
+            Activations.exp(n, x, 0, y, 0);
+            ActivationsScalar.exp(n, x, 0, y, 0);
+            jdkExp(n);
             Activations.geluTanh(n, x, 0, y, 0);
             ActivationsScalar.geluTanh(n, x, 0, y, 0);
             CrossEntropy.lossAndGrad(r, cols, x, 0, cols, targets, 0, -100, dy, 0, cols);
@@ -136,6 +146,32 @@ public class NnKernelsBench {
     public MemorySegment softmax_scalar() {
         SoftmaxScalar.forward(rows, cols, 0.125f, x, 0, cols, y, 0, cols);
         return y;
+    }
+
+    @Benchmark
+    public MemorySegment exp_vector() {
+        Activations.exp(rows * cols, x, 0, y, 0);
+        return y;
+    }
+
+    @Benchmark
+    public MemorySegment exp_scalar() {
+        ActivationsScalar.exp(rows * cols, x, 0, y, 0);
+        return y;
+    }
+
+    /** The JDK's own {@code lanewise(VectorOperators.EXP)}: a per-lane fallback where no SVML stub exists (AVX2). */
+    @Benchmark
+    public MemorySegment exp_jdkLanewise() {
+        jdkExp(rows * cols);
+        return y;
+    }
+
+    private void jdkExp(int n) {
+        for (int i = 0, l = F.length(); i <= n - l; i += l) {
+            FloatVector.fromMemorySegment(F, x, 4L * i, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.EXP)
+                    .intoMemorySegment(y, 4L * i, ByteOrder.LITTLE_ENDIAN);
+        }
     }
 
     @Benchmark
