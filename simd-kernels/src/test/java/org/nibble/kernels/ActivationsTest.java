@@ -187,6 +187,26 @@ class ActivationsTest {
         }
     }
 
+    /** ELU with alpha 1 is expm1 for x &lt; 0: relative error near 0 shows whether the series avoids cancellation. */
+    @Test
+    void expm1RelativeErrorBound() {
+        int n = 1 << 16;
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment x = floats(a, n), y = floats(a, n);
+            for (int i = 0; i < n; i++) {
+                double t = (i + 1.0) / n; // (0, 1]
+                x.setAtIndex(FLOAT, i, (float) (i % 2 == 0 ? -20 * t : -Math.pow(10, -8 * t)));
+            }
+            Activations.elu(n, 1f, x, 0, y, 0);
+            double max = 0;
+            for (int i = 0; i < n; i++) {
+                double e = Math.expm1(x.getAtIndex(FLOAT, i));
+                max = Math.max(max, Math.abs((y.getAtIndex(FLOAT, i) - e) / e));
+            }
+            assertTrue(max <= 3e-7, "expm1 max rel error " + max);
+        }
+    }
+
     @Test
     void knownValues() {
         try (Arena a = Arena.ofShared()) {
