@@ -60,16 +60,18 @@ public final class RowStats {
                              long outOff) {
         Checks.checkMatrix("x", x, xOff, rows, cols, ldx, 4);
         Checks.checkRange("out", out, outOff, rows, 4);
-        for (int r = 0; r < rows; r++) {
-            long xb = 4 * (xOff + (long) r * ldx);
-            float v = switch (kind) {
-                case SUM -> RowOps.sum(cols, x, xb);
-                case MAX -> RowOps.scaledMax(cols, 1f, x, xb);
-                case MEAN -> RowOps.sum(cols, x, xb) / cols;
-                default -> deviation(kind == VAR, cols, RowOps.sum(cols, x, xb) / cols, x, xb) / cols;
-            };
-            out.setAtIndex(FLOAT, outOff + r, v);
-        }
+        Parallel.forRange(0, rows, Softmax.rowGrain(cols), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long xb = 4 * (xOff + (long) r * ldx);
+                float v = switch (kind) {
+                    case SUM -> RowOps.sum(cols, x, xb);
+                    case MAX -> RowOps.scaledMax(cols, 1f, x, xb);
+                    case MEAN -> RowOps.sum(cols, x, xb) / cols;
+                    default -> deviation(kind == VAR, cols, RowOps.sum(cols, x, xb) / cols, x, xb) / cols;
+                };
+                out.setAtIndex(FLOAT, outOff + r, v);
+            }
+        });
     }
 
     /** Sum of (x - mean)^2 when {@code square}, else of |x - mean|. */

@@ -119,6 +119,8 @@ class ActivationsTest {
         checkFd("geluTanh", ActivationsScalar::geluTanh, ActivationsScalar::geluTanhGrad);
         checkFd("silu", ActivationsScalar::silu, ActivationsScalar::siluGrad);
         checkFd("elu", x -> ActivationsScalar.elu(x, ALPHA), x -> ActivationsScalar.eluGrad(x, ALPHA));
+        double sa = Activations.SELU_ALPHA, ss = Activations.SELU_SCALE;
+        checkFd("selu", x -> ss * ActivationsScalar.elu(x, sa), x -> ss * ActivationsScalar.eluGrad(x, sa));
         checkFd("erf", ActivationsScalar::erf, x -> 2 / Math.sqrt(Math.PI) * Math.exp(-x * x));
     }
 
