@@ -6,13 +6,22 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Lane-wise transcendental functions on {@link Simd#F32} vectors, written as polynomials because the Vector API's
- * {@code VectorOperators.EXP} runs as a per-lane Java fallback on this AVX2 machine (no SVML stub): measured 7.5 ns per
- * element against 0.4 ns for an 8-term polynomial (probe, 4096 floats, JDK 25).
+ * Lane-wise transcendental functions on {@link Simd#F32} vectors.
+ *
+ * <p>exp is a polynomial ({@link #expPoly}) by default, although the JDK's {@code lanewise(EXP)} is faster where it
+ * ships its SVML stubs (libjsvml, x86_64 Linux and Windows): probe on this AVX2 box, 4096 floats, best of 40:
+ * 0.45 ns per element against 1.27 ns for the polynomial and 11.6 ns for {@code Math.exp}, max relative error 7e-8.
+ * But the stub is only used by C2-compiled code; the interpreter and C1 evaluate the same operator lane by lane with
+ * {@code Math.exp}, which rounds differently, so a kernel's bits would depend on JIT timing (seen as a test failure:
+ * the same GELU backward gave different bits at 1 and 3 threads, because one chunk ran before compilation). The
+ * polynomial uses only IEEE add/mul/fma, which every tier evaluates identically, so results are reproducible run to
+ * run and across machines. {@code -Dnibble.jdkExp=true} ({@link #JDK_EXP}) trades that for speed. The operator must
+ * be a constant at the call site: passed as a variable it is never intrinsified (an earlier probe of mine made that
+ * mistake and measured 7.5 ns per element). erf and expm1 have no usable JDK operator and are always polynomials.
  *
  * <p>Error bounds (verified in {@code ActivationsTest} against {@code Math} in double over dense grids):
  * <ul>
- *   <li>{@link #exp}: relative error 7.8e-8 measured on [-87, 88.7] (asserted below 2.5e-7); gradual underflow to 0 below about
+ *   <li>{@link #expPoly}: relative error 7.8e-8 measured on [-87, 88.7] (asserted below 2.5e-7); gradual underflow to 0 below about
  *       -103.3, +Infinity above 88.72, NaN propagates, {@code exp(-Infinity) = 0}.</li>
  *   <li>{@link #expm1}: relative error below 3e-7 (asserted on [-20, 0) through ELU; the series itself for
  *       |x| &lt; ln2/2, so no cancellation near 0), for x &lt;= 88.</li>
@@ -32,6 +41,12 @@ public final class VectorMath {
     }
 
     private static final VectorSpecies<Float> S = Simd.F32;
+
+    /**
+     * True when {@link #exp} delegates to the JDK's {@code lanewise(EXP)} ({@code -Dnibble.jdkExp=true}): faster on
+     * x86_64 Linux/Windows, but not bit-reproducible across JIT tiers (see the class comment). Default false.
+     */
+    public static final boolean JDK_EXP = Boolean.getBoolean("nibble.jdkExp");
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
     /** ln 2 split so that {@code n * LN2_HI} is exact enough for |n| <= 150 with an FMA (Cody-Waite reduction). */
@@ -61,12 +76,17 @@ public final class VectorMath {
         return h(q, r, 1f);
     }
 
-    /**
-     * e^x per lane. Range reduction x = n ln2 + r (|r| <= ln2/2), then 2^n applied as two factors 2^(n/2) so the
-     * result overflows to Infinity and underflows gradually (subnormals, then 0) exactly like a correctly scaled
-     * product. Inputs are clamped to [-104, 89], outside which the result is 0 or Infinity anyway.
-     */
+    /** e^x per lane: {@link #expPoly}, or the JDK's operator when {@link #JDK_EXP} (see the class comment). */
     public static FloatVector exp(FloatVector x) {
+        return JDK_EXP ? x.lanewise(VectorOperators.EXP) : expPoly(x);
+    }
+
+    /**
+     * Polynomial e^x per lane. Range reduction x = n ln2 + r (|r| <= ln2/2), then 2^n applied as two factors 2^(n/2)
+     * so the result overflows to Infinity and underflows gradually (subnormals, then 0) exactly like a correctly
+     * scaled product. Inputs are clamped to [-104, 89], outside which the result is 0 or Infinity anyway.
+     */
+    public static FloatVector expPoly(FloatVector x) {
         FloatVector xc = x.max(-104f).min(89f);
         FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
         FloatVector n = t.sub(ROUND_MAGIC);

@@ -277,6 +277,8 @@ class ActivationsTest {
     /** Chunk boundaries move with the thread count; every element must still get the same bits. */
     @Test
     void resultsIndependentOfThreadCount() {
+        // with -Dnibble.jdkExp=true the bits depend on which JIT tier ran a chunk (see VectorMath)
+        org.junit.jupiter.api.Assumptions.assumeFalse(VectorMath.JDK_EXP, "JDK exp is not tier-reproducible");
         int n = 3 * Activations.GRAIN + 13;
         try (Arena a = Arena.ofShared()) {
             MemorySegment x = random(a, 1, n, 11, -6, 6), g = random(a, 0, n, 12, -1, 1);
