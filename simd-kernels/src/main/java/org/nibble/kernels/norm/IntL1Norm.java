@@ -25,7 +25,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * saves   S (int32) and r (float) per row
  * backward, with g ≈ sg·gq (int8 codes of the gradient w.r.t. x̂, per-row scale sg) and x̂ ≈ outScale·out:
  *         G = Σgq, P = Σgq·out, Z = Σsgn(c) (int32; signs from the stored codes and S)
- *         dx_j = r·(g_j − G·sg/d − (sg·outScale·P/d)·(sgn(c_j) − Z/d))   = a·gq_j + b·sgn_j + c
+ *         dx_j = r·(g_j − G·sg/d − (sg·outScale·P/d)·(sgn(c_j) − Z/d))   = fma(gq_j, a, c) + b·sgn_j
  * </pre>
  * The per-row constants come from the shared helpers in {@link IntL1NormScalar}, and the per-element float
  * operations are the same IEEE operations in both implementations, so vector and twin agree bit for bit.
@@ -46,6 +46,8 @@ public final class IntL1Norm {
     private static final int L = IS.length();
     /** 1.5·2^23: (v + M) − M rounds |v| < 2^22 to the nearest integer, ties to even (as Math.rint). */
     static final float MAGIC = 12582912f;
+    /** Float.floatToRawIntBits(MAGIC). */
+    static final int MAGIC_BITS = 0x4B400000;
 
     /**
      * Forward over {@code rows x width} int8 codes. {@code inScale} holds one F32 scale per row, {@code rowSum}
@@ -136,18 +138,23 @@ public final class IntL1Norm {
         return total;
     }
 
+    /**
+     * code = clamp(rint(c·f), ±127) with c clamped to ±cmax first (so |c·f| ≲ 128 and the rounding trick is exact):
+     * the bits of {@code c·f + 1.5·2^23} minus those of 1.5·2^23 are rint(c·f); no float min/max, no F2I.
+     */
     private static void requantize(int n, MemorySegment q, long qb, int s, float f, MemorySegment out, long ob) {
+        int cmax = IntL1NormScalar.clampBound(f);
         IntVector vs = IntVector.broadcast(IS, s);
         int upper = IS.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector v = (FloatVector) codes(q, qb + i).mul(n).sub(vs).convert(VectorOperators.I2F, 0);
-            v = v.mul(f).max(-127f).min(127f).add(MAGIC).sub(MAGIC);
-            v.convert(VectorOperators.F2I, 0).convertShape(VectorOperators.I2B, BS, 0)
-                    .reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
+            IntVector c = codes(q, qb + i).mul(n).sub(vs).max(-cmax).min(cmax);
+            FloatVector v = ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(f).add(MAGIC);
+            v.reinterpretAsInts().sub(MAGIC_BITS).max(-127).min(127)
+                    .convertShape(VectorOperators.I2B, BS, 0).reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
         }
         for (; i < n; i++) {
-            out.set(Simd.BYTE, ob + i, IntL1NormScalar.code(n * q.get(Simd.BYTE, qb + i) - s, f));
+            out.set(Simd.BYTE, ob + i, IntL1NormScalar.code(n * q.get(Simd.BYTE, qb + i) - s, f, cmax));
         }
     }
 
@@ -166,26 +173,29 @@ public final class IntL1Norm {
         dxPass(n, q, qb, s, gq, gb, a, b, c, dx, dxb);
     }
 
-    /** acc = {G = Σgq, P = Σgq·out, Z = Σsgn(d·q − S)}. */
+    /**
+     * acc = {G = Σgq, P = Σgq·out, Z = Σsgn(d·q − S)}. sgn(d·q − S) = [q > ⌊S/d⌋] − [q < ⌈S/d⌉] (q is an integer),
+     * so Z is two mask counts.
+     */
     static void backwardSums(int n, MemorySegment q, long qb, int s, MemorySegment out, long ob,
                              MemorySegment gq, long gb, long[] acc) {
-        IntVector vs = IntVector.broadcast(IS, s);
+        int hi = Math.floorDiv(s, n), lo = -Math.floorDiv(-s, n);
         long tg = 0, tp = 0, tz = 0;
         int upper = IS.loopBound(n);
         int block = L << 16; // |gq·out| <= 2^14 per element: 2^16 elements per lane stay below 2^31
         int i = 0;
         while (i < upper) {
             int end = Math.min(upper, i + block);
-            IntVector ag = IntVector.zero(IS), ap = ag, az = ag;
+            IntVector ag = IntVector.zero(IS), ap = ag;
             for (; i < end; i += L) {
                 IntVector g = codes(gq, gb + i);
                 ag = ag.add(g);
                 ap = ap.add(g.mul(codes(out, ob + i)));
-                az = az.add(sign(codes(q, qb + i).mul(n).sub(vs)));
+                IntVector qv = codes(q, qb + i);
+                tz += qv.compare(VectorOperators.GT, hi).trueCount() - qv.compare(VectorOperators.LT, lo).trueCount();
             }
             tg += ag.reduceLanesToLong(VectorOperators.ADD);
             tp += ap.reduceLanesToLong(VectorOperators.ADD);
-            tz += az.reduceLanesToLong(VectorOperators.ADD);
         }
         for (; i < n; i++) {
             int g = gq.get(Simd.BYTE, gb + i);
@@ -198,23 +208,26 @@ public final class IntL1Norm {
         acc[2] = tz;
     }
 
-    /** dx = a·gq + (b·sgn + c). */
+    /** dx = fma(gq, a, c) + (b·sgn), the sign term as a blend of ±b by the two threshold masks. */
     private static void dxPass(int n, MemorySegment q, long qb, int s, MemorySegment gq, long gb, float a, float b,
                                float c, MemorySegment dx, long dxb) {
-        IntVector vs = IntVector.broadcast(IS, s);
-        FloatVector va = FloatVector.broadcast(FS, a), vb = FloatVector.broadcast(FS, b);
-        FloatVector vc = FloatVector.broadcast(FS, c);
+        int hi = Math.floorDiv(s, n), lo = -Math.floorDiv(-s, n);
+        FloatVector va = FloatVector.broadcast(FS, a), vc = FloatVector.broadcast(FS, c);
+        FloatVector vb = FloatVector.broadcast(FS, b), vnb = FloatVector.broadcast(FS, -b), zero = FloatVector.zero(FS);
         int upper = IS.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
             FloatVector g = (FloatVector) codes(gq, gb + i).convert(VectorOperators.I2F, 0);
-            FloatVector t = (FloatVector) sign(codes(q, qb + i).mul(n).sub(vs)).convert(VectorOperators.I2F, 0);
-            g.fma(va, t.fma(vb, vc)).intoMemorySegment(dx, dxb + 4L * i, ORDER);
+            IntVector qv = codes(q, qb + i);
+            FloatVector t = zero.blend(vb, qv.compare(VectorOperators.GT, hi).cast(FS))
+                    .blend(vnb, qv.compare(VectorOperators.LT, lo).cast(FS));
+            g.fma(va, vc).add(t).intoMemorySegment(dx, dxb + 4L * i, ORDER);
         }
         for (; i < n; i++) {
             float g = gq.get(Simd.BYTE, gb + i);
-            float t = Integer.signum(n * q.get(Simd.BYTE, qb + i) - s);
-            dx.set(Simd.FLOAT, dxb + 4L * i, Math.fma(g, a, Math.fma(t, b, c)));
+            int sg = Integer.signum(n * q.get(Simd.BYTE, qb + i) - s);
+            float t = sg > 0 ? b : sg < 0 ? -b : 0f;
+            dx.set(Simd.FLOAT, dxb + 4L * i, Math.fma(g, a, c) + t);
         }
     }
 
@@ -223,9 +236,5 @@ public final class IntL1Norm {
         return (IntVector) ByteVector.fromMemorySegment(BS, seg, b, ORDER).castShape(IS, 0);
     }
 
-    /** sgn(c) = (c >> 31) | (-c >>> 31): 1, 0 or -1 (c is never Integer.MIN_VALUE here). */
-    private static IntVector sign(IntVector c) {
-        return c.lanewise(VectorOperators.ASHR, 31).or(c.neg().lanewise(VectorOperators.LSHR, 31));
-    }
 
 }

@@ -40,10 +40,11 @@ public final class IntL1NormScalar {
             checkScale(row, scale);
             double r = reciprocal(d, a, scale, eps);
             float f = outFactor(d, r, scale, outScale);
+            int cmax = clampBound(f);
             rowSum.setAtIndex(INT, rsOff + row, s);
             rstd.setAtIndex(FLOAT, rOff + row, (float) r);
             for (int i = 0; i < d; i++) {
-                out.set(BYTE, or + i, code(d * q.get(BYTE, qr + i) - s, f));
+                out.set(BYTE, or + i, code(d * q.get(BYTE, qr + i) - s, f, cmax));
             }
         }
     }
@@ -74,8 +75,9 @@ public final class IntL1NormScalar {
             float a = dxA(d, centred, r, sg), b = dxB(d, r, sg, outScale, tp), c = dxC(d, centred, r, sg, outScale, tg, tp, tz);
             for (int i = 0; i < d; i++) {
                 float g = gq.get(BYTE, gr + i);
-                float t = Integer.signum(d * q.get(BYTE, qr + i) - s);
-                dx.setAtIndex(FLOAT, dxr + i, Math.fma(g, a, Math.fma(t, b, c)));
+                int sgn = Integer.signum(d * q.get(BYTE, qr + i) - s);
+                float t = sgn > 0 ? b : sgn < 0 ? -b : 0f;
+                dx.setAtIndex(FLOAT, dxr + i, Math.fma(g, a, c) + t);
             }
         }
     }
@@ -92,12 +94,20 @@ public final class IntL1NormScalar {
         return (float) ((double) scale * r / ((double) d * outScale));
     }
 
-    /** The int8 code of c·f: clamp to ±127, round to nearest even by the 1.5·2^23 trick (as the vector path). */
-    static byte code(int c, float f) {
-        float v = c * f;
-        v = Math.min(Math.max(v, -127f), 127f);
-        v = (v + IntL1Norm.MAGIC) - IntL1Norm.MAGIC;
-        return (byte) (int) v;
+    /**
+     * The int8 code of c·f: c clamped to ±cmax, then rint by the 1.5·2^23 trick read from the float's bits (exact for
+     * |c·f| < 2^22, which the clamp guarantees), then clamped to ±127 — the same IEEE operations as the vector path.
+     */
+    static byte code(int c, float f, int cmax) {
+        int cc = Math.min(Math.max(c, -cmax), cmax);
+        float v = cc * f + IntL1Norm.MAGIC;
+        int k = Float.floatToRawIntBits(v) - IntL1Norm.MAGIC_BITS;
+        return (byte) Math.min(Math.max(k, -127), 127);
+    }
+
+    /** Bound on |c| before requantizing: ceil(128/f), so |c·f| stays ≲ 128 (capped at 2^30). */
+    static int clampBound(float f) {
+        return (int) Math.min(1 << 30, Math.ceil(128.0 / f));
     }
 
     /** a = r·sg (coefficient of gq_j); 0 for a centred row of width 1, whose x − mean(x) is identically 0. */

@@ -357,6 +357,32 @@ class NormKernelsTest {
     }
 
     @Test
+    void tanhIsWithinThreeTenMillionthsOfMathTanh() {
+        float[] xs = new float[20001 + 8];
+        for (int i = 0; i <= 20000; i++) {
+            xs[i] = -12f + 24f * i / 20000;
+        }
+        float[] special = {0f, -0f, 1e-30f, -1e-8f, Float.MIN_VALUE, 9f, 100f, Float.POSITIVE_INFINITY};
+        System.arraycopy(special, 0, xs, 20001, special.length);
+        MemorySegment in = floats(xs.length), out = floats(xs.length);
+        MemorySegment.copy(xs, 0, in, FLOAT, 0, xs.length);
+        int lanes = org.nibble.kernels.Simd.F32_LANES;
+        for (int i = 0; i + lanes <= xs.length; i += lanes) {
+            Tanh.tanh(jdk.incubator.vector.FloatVector.fromMemorySegment(org.nibble.kernels.Simd.F32, in, 4L * i,
+                    java.nio.ByteOrder.LITTLE_ENDIAN)).intoMemorySegment(out, 4L * i, java.nio.ByteOrder.LITTLE_ENDIAN);
+        }
+        for (int i = 0; i + lanes <= xs.length; i++) {
+            double ref = Math.tanh(xs[i]);
+            float v = i < xs.length / lanes * lanes ? out.getAtIndex(FLOAT, i) : Tanh.tanh(xs[i]);
+            assertEquals(ref, v, 3e-7, "vector tanh(" + xs[i] + ")");
+            assertEquals(ref, Tanh.tanh(xs[i]), 3e-7, "scalar tanh(" + xs[i] + ")");
+            assertEquals(Float.floatToIntBits(Tanh.tanh(xs[i])), Float.floatToIntBits(v), "vector == scalar at " + xs[i]);
+        }
+        assertTrue(Float.isNaN(Tanh.tanh(Float.NaN)));
+        assertEquals(-1f, Tanh.tanh(Float.NEGATIVE_INFINITY));
+    }
+
+    @Test
     void approxVarianceAddsTheAttentionTerm() {
         MemorySegment v1 = floats(2), v2 = floats(2);
         v1.setAtIndex(FLOAT, 0, 1f);
