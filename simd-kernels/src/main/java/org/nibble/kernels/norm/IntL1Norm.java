@@ -3,6 +3,7 @@ package org.nibble.kernels.norm;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -44,6 +45,14 @@ public final class IntL1Norm {
     static final VectorSpecies<Float> FS = IS.withLanes(float.class);
     static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(IS.length() * 8));
     private static final int L = IS.length();
+    /** Short lanes for the backward sums (16 per 256-bit vector) and the byte species with as many lanes. */
+    static final VectorSpecies<Short> SS = Simd.I16.length() >= 8 ? Simd.I16 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Byte> BSS = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.length() * 8));
+    static final VectorSpecies<Integer> IHALF = VectorSpecies.of(int.class,
+            VectorShape.forBitSize(SS.length() / 2 * 32));
+    private static final int SL = SS.length();
+    /** Short-lane iterations between flushes: |gq| ≤ 128 per element keeps 128 of them below 2^15. */
+    private static final int FLUSH = 128;
     /** 1.5·2^23: (v + M) − M rounds |v| < 2^22 to the nearest integer, ties to even (as Math.rint). */
     static final float MAGIC = 12582912f;
     /** Float.floatToRawIntBits(MAGIC). */
@@ -139,10 +148,33 @@ public final class IntL1Norm {
     }
 
     /**
-     * code = clamp(rint(c·f), ±127) with c clamped to ±cmax first (so |c·f| ≲ 128 and the rounding trick is exact):
-     * the bits of {@code c·f + 1.5·2^23} minus those of 1.5·2^23 are rint(c·f); no float min/max, no F2I.
+     * code = clamp(rint(e·F + B), ±127) with e = q − ⌊S/d⌋, F = d·f, B = −ρ·f (ρ = S − d·⌊S/d⌋), i.e. c·f with
+     * c = d·e − ρ, one fused multiply-add per element; rint is read from the bits of {@code v + 1.5·2^23} (exact for
+     * |v| < 2^22; rows where |e·F + B| could exceed 2^21 take the clamped path {@link #requantizeWide}).
      */
     private static void requantize(int n, MemorySegment q, long qb, int s, float f, MemorySegment out, long ob) {
+        int m = Math.floorDiv(s, n);
+        float bigF = IntL1NormScalar.rowF(n, f), bigB = IntL1NormScalar.rowB(n, s, f);
+        if (!IntL1NormScalar.narrowRow(bigF, bigB)) {
+            requantizeWide(n, q, qb, s, f, out, ob);
+            return;
+        }
+        IntVector vm = IntVector.broadcast(IS, m);
+        FloatVector vf = FloatVector.broadcast(FS, bigF), vb = FloatVector.broadcast(FS, bigB);
+        int upper = IS.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector e = (FloatVector) codes(q, qb + i).sub(vm).convert(VectorOperators.I2F, 0);
+            e.fma(vf, vb).add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS).max(-127).min(127)
+                    .convertShape(VectorOperators.I2B, BS, 0).reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (; i < n; i++) {
+            out.set(Simd.BYTE, ob + i, IntL1NormScalar.codeNarrow(q.get(Simd.BYTE, qb + i) - m, bigF, bigB));
+        }
+    }
+
+    /** The clamped path: c = d·q − S clamped to ±cmax, then rint(c·f) as above. */
+    private static void requantizeWide(int n, MemorySegment q, long qb, int s, float f, MemorySegment out, long ob) {
         int cmax = IntL1NormScalar.clampBound(f);
         IntVector vs = IntVector.broadcast(IS, s);
         int upper = IS.loopBound(n);
@@ -181,21 +213,25 @@ public final class IntL1Norm {
                              MemorySegment gq, long gb, long[] acc) {
         int hi = Math.floorDiv(s, n), lo = -Math.floorDiv(-s, n);
         long tg = 0, tp = 0, tz = 0;
-        int upper = IS.loopBound(n);
-        int block = L << 16; // |gq·out| <= 2^14 per element: 2^16 elements per lane stay below 2^31
+        int upper = SS.loopBound(n);
         int i = 0;
         while (i < upper) {
-            int end = Math.min(upper, i + block);
-            IntVector ag = IntVector.zero(IS), ap = ag;
-            for (; i < end; i += L) {
-                IntVector g = codes(gq, gb + i);
+            int end = Math.min(upper, i + FLUSH * SL);
+            ShortVector ag = ShortVector.zero(SS);
+            IntVector p0 = IntVector.zero(IHALF), p1 = p0;
+            for (; i < end; i += SL) {
+                ShortVector g = shorts(gq, gb + i);
                 ag = ag.add(g);
-                ap = ap.add(g.mul(codes(out, ob + i)));
-                IntVector qv = codes(q, qb + i);
-                tz += qv.compare(VectorOperators.GT, hi).trueCount() - qv.compare(VectorOperators.LT, lo).trueCount();
+                ShortVector p = g.mul(shorts(out, ob + i)); // |gq·out| ≤ 128·127 fits a short
+                p0 = p0.add(p.convertShape(VectorOperators.S2I, IHALF, 0));
+                p1 = p1.add(p.convertShape(VectorOperators.S2I, IHALF, 1));
+                ShortVector qv = shorts(q, qb + i);
+                tz += qv.compare(VectorOperators.GT, (short) hi).trueCount()
+                        - qv.compare(VectorOperators.LT, (short) lo).trueCount();
             }
-            tg += ag.reduceLanesToLong(VectorOperators.ADD);
-            tp += ap.reduceLanesToLong(VectorOperators.ADD);
+            tg += ((IntVector) ag.convertShape(VectorOperators.S2I, IHALF, 0)).reduceLanes(VectorOperators.ADD)
+                    + ((IntVector) ag.convertShape(VectorOperators.S2I, IHALF, 1)).reduceLanes(VectorOperators.ADD);
+            tp += p0.add(p1).reduceLanesToLong(VectorOperators.ADD);
         }
         for (; i < n; i++) {
             int g = gq.get(Simd.BYTE, gb + i);
@@ -206,6 +242,11 @@ public final class IntL1Norm {
         acc[0] = tg;
         acc[1] = tp;
         acc[2] = tz;
+    }
+
+    /** int8 codes at byte offset {@code b}, sign-extended to short lanes. */
+    private static ShortVector shorts(MemorySegment seg, long b) {
+        return (ShortVector) ByteVector.fromMemorySegment(BSS, seg, b, ORDER).convertShape(VectorOperators.B2S, SS, 0);
     }
 
     /** dx = fma(gq, a, c) + (b·sgn), the sign term as a blend of ±b by the two threshold masks. */

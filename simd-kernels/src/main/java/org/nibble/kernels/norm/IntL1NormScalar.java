@@ -40,11 +40,15 @@ public final class IntL1NormScalar {
             checkScale(row, scale);
             double r = reciprocal(d, a, scale, eps);
             float f = outFactor(d, r, scale, outScale);
-            int cmax = clampBound(f);
             rowSum.setAtIndex(INT, rsOff + row, s);
             rstd.setAtIndex(FLOAT, rOff + row, (float) r);
+            int m = Math.floorDiv(s, d);
+            float bigF = rowF(d, f), bigB = rowB(d, s, f);
+            int cmax = clampBound(f);
             for (int i = 0; i < d; i++) {
-                out.set(BYTE, or + i, code(d * q.get(BYTE, qr + i) - s, f, cmax));
+                int qi = q.get(BYTE, qr + i);
+                out.set(BYTE, or + i, narrowRow(bigF, bigB) ? codeNarrow(qi - m, bigF, bigB)
+                        : code(d * qi - s, f, cmax));
             }
         }
     }
@@ -103,6 +107,32 @@ public final class IntL1NormScalar {
         float v = cc * f + IntL1Norm.MAGIC;
         int k = Float.floatToRawIntBits(v) - IntL1Norm.MAGIC_BITS;
         return (byte) Math.min(Math.max(k, -127), 127);
+    }
+
+    /**
+     * The int8 code of e·F + B (e = q − ⌊S/d⌋): one fma, rint from the float's bits, clamp to ±127; valid when
+     * {@link #narrowRow} holds.
+     */
+    static byte codeNarrow(int e, float bigF, float bigB) {
+        float v = Math.fma((float) e, bigF, bigB) + IntL1Norm.MAGIC;
+        int k = Float.floatToRawIntBits(v) - IntL1Norm.MAGIC_BITS;
+        return (byte) Math.min(Math.max(k, -127), 127);
+    }
+
+    /** F = d·f. */
+    static float rowF(int d, float f) {
+        return (float) ((double) d * f);
+    }
+
+    /** B = −ρ·f with ρ = S − d·⌊S/d⌋ ∈ [0, d). */
+    static float rowB(int d, int s, float f) {
+        long rho = s - (long) d * Math.floorDiv(s, d);
+        return (float) (-(double) rho * f);
+    }
+
+    /** True when |e·F + B| < 2^21 for every |e| ≤ 256, so the rint trick needs no clamp. */
+    static boolean narrowRow(float bigF, float bigB) {
+        return 256.0 * Math.abs(bigF) + Math.abs(bigB) < (1 << 21);
     }
 
     /** Bound on |c| before requantizing: ceil(128/f), so |c·f| stays ≲ 128 (capped at 2^30). */

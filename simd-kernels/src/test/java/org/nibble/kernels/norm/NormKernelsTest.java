@@ -182,6 +182,8 @@ class NormKernelsTest {
                     for (int i = 0; i < w; i++) {
                         q.set(org.nibble.kernels.Simd.BYTE, off + i, (byte) 5);
                         q.set(org.nibble.kernels.Simd.BYTE, off + ld + i, (byte) (i % 2 == 0 ? -128 : 127));
+                        // nearly constant row: tiny σ1, huge per-row factor (the clamped "wide" requantize path)
+                        q.set(org.nibble.kernels.Simd.BYTE, off + 2L * ld + i, (byte) (i == w / 2 ? 6 : 5));
                     }
                 }
                 MemorySegment s = floats(rows);
