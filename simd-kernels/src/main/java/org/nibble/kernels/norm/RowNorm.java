@@ -1,7 +1,6 @@
 package org.nibble.kernels.norm;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Parallel;
