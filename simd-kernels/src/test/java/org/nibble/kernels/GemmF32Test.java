@@ -74,7 +74,7 @@ class GemmF32Test {
                 {1, 1, 1}, {1, 5, 17}, {2, 33, 5}, {5, 1, 31}, {17, 31, 64}, {31, 17, 65}, {33, 65, 127},
                 {64, 64, 64}, {65, 127, 33}, {127, 200, 17}, {200, 33, 200}, {1, 200, 127}, {200, 1, 65},
                 {65, 2, 200}, {2, 127, 1}, {17, 64, 600}, {150, 40, 300}, {7, 4100, 3}, {1, 300, 4099},
-                {300, 1, 1000}, {6, 16, 2}, {12, 48, 9}
+                {300, 1, 1000}, {6, 16, 2}, {12, 48, 9}, {9, 40, 2100}, {150, 20, 1100}
         };
         List<Arguments> out = new ArrayList<>();
         for (int[] s : mnk) {
@@ -219,7 +219,7 @@ class GemmF32Test {
     @Test
     void oneAndTwoThreadsGiveIdenticalBits() {
         int[][] mnk = {{200, 300, 70}, {64, 768, 300}, {300, 30, 257}, {1, 4096, 300}, {300, 1, 500},
-                {1, 1000, 64}};
+                {1, 1000, 64}, {20, 100, 1500}};
         for (int[] s : mnk) {
             for (int t = 0; t < 4; t++) {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
@@ -270,7 +270,7 @@ class GemmF32Test {
                 }
             }
             // padding rows / columns of the packed panels are zero
-            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) mc * kc));
+            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) (mc / GemmF32.MR) * GemmF32.MR * kc + mc % GemmF32.MR));
             assertEquals(0f, pb.getAtIndex(FLOAT, 16 + (long) (nc / GemmF32.NR) * GemmF32.NR * kc + nc % GemmF32.NR));
         }
     }
