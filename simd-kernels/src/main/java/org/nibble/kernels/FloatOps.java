@@ -31,21 +31,51 @@ public final class FloatOps {
     public static void add(int n, MemorySegment x, long xOff, MemorySegment y, long yOff, MemorySegment out,
                            long outOff) {
         check3(n, x, xOff, y, yOff, out, outOff);
-        binary(VectorOperators.ADD, n, x, xOff * 4, y, yOff * 4, out, outOff * 4);
+        long xb = xOff * 4, yb = yOff * 4, ob = outOff * 4;
+        int upper = S.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .add(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER))
+                    .intoMemorySegment(out, ob + 4L * i, ORDER);
+        }
+        for (; i < n; i++) {
+            out.set(FLOAT, ob + 4L * i, x.get(FLOAT, xb + 4L * i) + y.get(FLOAT, yb + 4L * i));
+        }
     }
 
     /** {@code out[i] = x[i] - y[i]}. */
     public static void sub(int n, MemorySegment x, long xOff, MemorySegment y, long yOff, MemorySegment out,
                            long outOff) {
         check3(n, x, xOff, y, yOff, out, outOff);
-        binary(VectorOperators.SUB, n, x, xOff * 4, y, yOff * 4, out, outOff * 4);
+        long xb = xOff * 4, yb = yOff * 4, ob = outOff * 4;
+        int upper = S.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .sub(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER))
+                    .intoMemorySegment(out, ob + 4L * i, ORDER);
+        }
+        for (; i < n; i++) {
+            out.set(FLOAT, ob + 4L * i, x.get(FLOAT, xb + 4L * i) - y.get(FLOAT, yb + 4L * i));
+        }
     }
 
     /** {@code out[i] = x[i] * y[i]}. */
     public static void mul(int n, MemorySegment x, long xOff, MemorySegment y, long yOff, MemorySegment out,
                            long outOff) {
         check3(n, x, xOff, y, yOff, out, outOff);
-        binary(VectorOperators.MUL, n, x, xOff * 4, y, yOff * 4, out, outOff * 4);
+        long xb = xOff * 4, yb = yOff * 4, ob = outOff * 4;
+        int upper = S.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .mul(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER))
+                    .intoMemorySegment(out, ob + 4L * i, ORDER);
+        }
+        for (; i < n; i++) {
+            out.set(FLOAT, ob + 4L * i, x.get(FLOAT, xb + 4L * i) * y.get(FLOAT, yb + 4L * i));
+        }
     }
 
     /** {@code out[i] = alpha * x[i]}. */
@@ -119,7 +149,7 @@ public final class FloatOps {
         for (; i < upper; i += L) {
             a0 = a0.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER));
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             s += x.get(FLOAT, xb + 4L * i);
         }
@@ -179,29 +209,11 @@ public final class FloatOps {
             a0 = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
                     .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER), a0);
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             s = Math.fma(x.get(FLOAT, xb + 4L * i), y.get(FLOAT, yb + 4L * i), s);
         }
         return s;
-    }
-
-    private static void binary(VectorOperators.Binary op, int n, MemorySegment x, long xb, MemorySegment y, long yb,
-                               MemorySegment out, long ob) {
-        int upper = S.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
-                    .lanewise(op, FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER))
-                    .intoMemorySegment(out, ob + 4L * i, ORDER);
-        }
-        if (i < n) {
-            // tail: one masked vector keeps the exact IEEE result of the lanewise op
-            var m = S.indexInRange(i, n);
-            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m)
-                    .lanewise(op, FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, m))
-                    .intoMemorySegment(out, ob + 4L * i, ORDER, m);
-        }
     }
 
     private static void check3(int n, MemorySegment x, long xOff, MemorySegment y, long yOff, MemorySegment out,

@@ -577,7 +577,7 @@ public final class GemmF32 {
                 s0 = FloatVector.fromMemorySegment(S, w, wb + o, ORDER)
                         .fma(FloatVector.fromMemorySegment(S, x, xb + o, ORDER), s0);
             }
-            float s = hsum(s0);
+            float s = Simd.sumLanes(s0);
             for (; p < k; p++) {
                 s = Math.fma(w.get(FLOAT, wb + 4L * p), x.get(FLOAT, xb + 4L * p), s);
             }
@@ -599,7 +599,7 @@ public final class GemmF32 {
                 s2 = FloatVector.fromMemorySegment(S, w, w2 + o, ORDER).fma(xv, s2);
                 s3 = FloatVector.fromMemorySegment(S, w, w3 + o, ORDER).fma(xv, s3);
             }
-            float d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
+            float d0 = Simd.sumLanes(s0), d1 = Simd.sumLanes(s1), d2 = Simd.sumLanes(s2), d3 = Simd.sumLanes(s3);
             for (; p < k; p++) {
                 long o = 4L * p;
                 float xv = x.get(FLOAT, xb + o);
@@ -612,19 +612,6 @@ public final class GemmF32 {
             put(y, yb + yIncB, alpha * d1, beta);
             put(y, yb + 2 * yIncB, alpha * d2, beta);
             put(y, yb + 3 * yIncB, alpha * d3, beta);
-        }
-
-        /**
-         * Lane sum in lane order. Not {@code reduceLanes(ADD)}: its float order is unspecified and differs between
-         * the intrinsic and the interpreter/C1 fallback, which broke bit-identical results across thread counts
-         * (one chunk ran compiled, the other not yet).
-         */
-        private static float hsum(FloatVector v) {
-            float s = v.lane(0);
-            for (int i = 1; i < L; i++) {
-                s += v.lane(i);
-            }
-            return s;
         }
 
         private static void put(MemorySegment y, long yb, float v, float beta) {

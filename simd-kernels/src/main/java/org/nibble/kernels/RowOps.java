@@ -52,7 +52,7 @@ final class RowOps {
             }
             acc = acc.add(e, k);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sumLanes(acc);
     }
 
     /** {@code y[j] *= a}. */
@@ -99,7 +99,7 @@ final class RowOps {
             a1 = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k)
                     .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, k), a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return Simd.sumLanes(a0.add(a1));
     }
 
     /** Sum of {@code x[j]}. */
@@ -116,6 +116,6 @@ final class RowOps {
         if (i < n) {
             a1 = a1.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, S.indexInRange(i, n)));
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return Simd.sumLanes(a0.add(a1));
     }
 }

@@ -87,7 +87,7 @@ public final class RowStats {
             FloatVector d = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).sub(mean);
             acc = square ? acc.add(d.mul(d), k) : acc.add(d.abs(), k);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sumLanes(acc);
     }
 
     /** {@code y[r, j] = x[r, j] + bias[j]}; {@code y} may alias {@code x} at the same offset and ld. */

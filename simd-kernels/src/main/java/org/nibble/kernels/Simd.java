@@ -69,6 +69,19 @@ public final class Simd {
         return VectorShape.forBitSize(VECTOR_BITS);
     }
 
+    /**
+     * Sum of the lanes in lane order. Use instead of {@code reduceLanes(ADD)} wherever results must be reproducible:
+     * the float order of {@code reduceLanes} is unspecified and differs between the C2 intrinsic and the
+     * interpreter/C1 fallback, so the same call could give different bits before and after JIT compilation.
+     */
+    public static float sumLanes(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     /** One line for logs and {@code nibble info}. */
     public static String describe() {
         return "vector width " + VECTOR_BITS + " bits (preferred " + FloatVector.SPECIES_PREFERRED.vectorBitSize()

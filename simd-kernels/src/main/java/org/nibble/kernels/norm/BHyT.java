@@ -128,7 +128,7 @@ public final class BHyT {
             }
             u.intoMemorySegment(y, yb + 4L * i, ORDER);
         }
-        float check = acc.reduceLanes(VectorOperators.ADD);
+        float check = Simd.sumLanes(acc);
         for (; i < n; i++) {
             float u = Tanh.tanh(a * x.get(FLOAT, xb + 4L * i));
             check += u;
@@ -171,7 +171,7 @@ public final class BHyT {
             gw.mul(vs).intoMemorySegment(dx, dxb + 4L * i, ORDER);
             acc = gw.fma(xv, acc);
         }
-        float t = acc.reduceLanes(VectorOperators.ADD);
+        float t = Simd.sumLanes(acc);
         for (; i < n; i++) {
             float xv = x.get(FLOAT, xb + 4L * i), d = dy.get(FLOAT, dyb + 4L * i);
             float u = Tanh.tanh(a * xv);

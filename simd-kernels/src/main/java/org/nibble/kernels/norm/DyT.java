@@ -92,7 +92,7 @@ public final class DyT {
             }
             u.intoMemorySegment(y, yb + 4L * i, ORDER);
         }
-        float check = acc.reduceLanes(VectorOperators.ADD);
+        float check = Simd.sumLanes(acc);
         for (; i < n; i++) {
             float u = Tanh.tanh(alpha * x.get(FLOAT, xb + 4L * i));
             check += u;
@@ -131,7 +131,7 @@ public final class DyT {
             gw.mul(va).intoMemorySegment(dx, dxb + 4L * i, ORDER);
             acc = gw.fma(xv, acc);
         }
-        float t = acc.reduceLanes(VectorOperators.ADD);
+        float t = Simd.sumLanes(acc);
         for (; i < n; i++) {
             float xv = x.get(FLOAT, xb + 4L * i), d = dy.get(FLOAT, dyb + 4L * i);
             float u = Tanh.tanh(alpha * xv);

@@ -181,7 +181,7 @@ public final class RowNorm {
             a0 = a0.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER));
             i += L;
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; i < n; i++) {
             s += x.get(FLOAT, xb + 4L * i);
         }
@@ -205,7 +205,7 @@ public final class RowNorm {
             a0 = d0.fma(d0, a0);
             i += L;
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; i < n; i++) {
             float d = x.get(FLOAT, xb + 4L * i) - c;
             s = Math.fma(d, d, s);
@@ -227,7 +227,7 @@ public final class RowNorm {
             a0 = a0.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(vc).abs());
             i += L;
         }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(a0.add(a1));
         for (; i < n; i++) {
             s += Math.abs(x.get(FLOAT, xb + 4L * i) - c);
         }
@@ -301,7 +301,7 @@ public final class RowNorm {
             ag = ag.add(g);
             agx = g.fma(xh, agx);
         }
-        float sg = ag.reduceLanes(VectorOperators.ADD), sgx = agx.reduceLanes(VectorOperators.ADD);
+        float sg = Simd.sumLanes(ag), sgx = Simd.sumLanes(agx);
         for (; i < n; i++) {
             float d = dy.get(FLOAT, dyb + 4L * i);
             float xh = (x.get(FLOAT, xb + 4L * i) - c) * r;
@@ -341,7 +341,7 @@ public final class RowNorm {
             pos += xc.compare(VectorOperators.GT, 0f).trueCount();
             neg += xc.compare(VectorOperators.LT, 0f).trueCount();
         }
-        float sg = ag.reduceLanes(VectorOperators.ADD), sgx = agx.reduceLanes(VectorOperators.ADD);
+        float sg = Simd.sumLanes(ag), sgx = Simd.sumLanes(agx);
         float ss = pos - neg;
         for (; i < n; i++) {
             float d = dy.get(FLOAT, dyb + 4L * i);
