@@ -1,0 +1,321 @@
+package org.nibble.models.gpt;
+
+import org.nibble.kernels.Checks;
+import org.nibble.kernels.FloatOps;
+import org.nibble.kernels.Parallel;
+
+import java.lang.foreign.MemorySegment;
+
+import static org.nibble.kernels.Simd.FLOAT;
+
+/**
+ * The numeric entry points the GPT model and its trainer use: GEMM, GELU, softmax, norms, cross-entropy and AdamW
+ * over F32 segments (offsets are element indices, matrices are row-major with a leading dimension).
+ *
+ * <p>This is the one file to change when faster kernels arrive: every method here is a plain, correct Java
+ * implementation (the GEMM rides on the vectorised {@link FloatOps#axpy}/{@link FloatOps#dot}), and each can be
+ * re-pointed to the matching {@code org.nibble.kernels} kernel with the same contract. All methods are deterministic
+ * for a given {@link Parallel#threads()} count: parallel loops write disjoint rows and every reduction runs in a fixed
+ * order.
+ */
+public final class Ops {
+    private Ops() {
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    /**
+     * {@code C = alpha * op(A) * op(B) + beta * C} with {@code op(A)} of {@code m x k} and {@code op(B)} of
+     * {@code k x n}; {@code op(X) = X^T} when the flag is set. Same contract as {@code GemmF32.gemm}. {@code beta == 0}
+     * overwrites C (NaN in C does not propagate).
+     */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                            float beta, MemorySegment c, long cOff, int ldc) {
+        Checks.checkMatrix("a", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
+        Checks.checkMatrix("b", b, bOff, transB ? n : k, transB ? k : n, ldb, 4);
+        Checks.checkMatrix("c", c, cOff, m, n, ldc, 4);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        // Rows of C are independent: one chunk of rows per thread, each row summed in a fixed order.
+        int grain = Math.max(1, (int) (16_384L / Math.max(1L, (long) n * Math.max(k, 1))));
+        Parallel.forRange(0, m, grain, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                gemmRow(transA, transB, i, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff + (long) i * ldc);
+            }
+        });
+    }
+
+    private static void gemmRow(boolean transA, boolean transB, int i, int n, int k, float alpha,
+                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                float beta, MemorySegment c, long cRow) {
+        if (beta == 0f) {
+            FloatOps.fill(n, 0f, c, cRow);
+        } else if (beta != 1f) {
+            FloatOps.scale(n, beta, c, cRow, c, cRow);
+        }
+        if (k == 0 || alpha == 0f) {
+            return;
+        }
+        if (transB && !transA) {
+            // C[i,j] += alpha * dot(A[i,:], B[j,:]): both rows contiguous
+            long aRow = aOff + (long) i * lda;
+            for (int j = 0; j < n; j++) {
+                long cj = cRow + j;
+                float d = FloatOps.dot(k, a, aRow, b, bOff + (long) j * ldb);
+                c.setAtIndex(FLOAT, cj, c.getAtIndex(FLOAT, cj) + alpha * d);
+            }
+        } else if (!transB) {
+            // C[i,:] += alpha * A(i,p) * B[p,:] (axpy over contiguous rows of B)
+            for (int p = 0; p < k; p++) {
+                long ai = transA ? aOff + (long) p * lda + i : aOff + (long) i * lda + p;
+                float s = alpha * a.getAtIndex(FLOAT, ai);
+                if (s != 0f) {
+                    FloatOps.axpy(n, s, b, bOff + (long) p * ldb, c, cRow);
+                }
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                float d = 0f;
+                for (int p = 0; p < k; p++) {
+                    d = Math.fma(a.getAtIndex(FLOAT, aOff + (long) p * lda + i),
+                            b.getAtIndex(FLOAT, bOff + (long) j * ldb + p), d);
+                }
+                long cj = cRow + j;
+                c.setAtIndex(FLOAT, cj, c.getAtIndex(FLOAT, cj) + alpha * d);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ GELU (tanh approximation)
+
+    private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
+
+    /** {@code out[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (GPT-2's GELU). In place allowed. */
+    public static void gelu(int n, MemorySegment x, long xOff, MemorySegment out, long outOff) {
+        Checks.checkRange("x", x, xOff, n, 4);
+        Checks.checkRange("out", out, outOff, n, 4);
+        Parallel.forRange(0, n, 4096, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float v = x.getAtIndex(FLOAT, xOff + i);
+                float t = (float) Math.tanh(GELU_C * (v + 0.044715f * v * v * v));
+                out.setAtIndex(FLOAT, outOff + i, 0.5f * v * (1f + t));
+            }
+        });
+    }
+
+    /** {@code dx[i] = dy[i] * gelu'(x[i])}; {@code dx} may alias {@code dy}. */
+    public static void geluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                                    MemorySegment dx, long dxOff) {
+        Checks.checkRange("x", x, xOff, n, 4);
+        Checks.checkRange("dy", dy, dyOff, n, 4);
+        Checks.checkRange("dx", dx, dxOff, n, 4);
+        Parallel.forRange(0, n, 4096, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float v = x.getAtIndex(FLOAT, xOff + i);
+                float u = GELU_C * (v + 0.044715f * v * v * v);
+                float t = (float) Math.tanh(u);
+                float du = GELU_C * (1f + 3f * 0.044715f * v * v);
+                float g = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
+                dx.setAtIndex(FLOAT, dxOff + i, g * dy.getAtIndex(FLOAT, dyOff + i));
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ softmax
+
+    /** In-place softmax of {@code x[off .. off+n)} (max-subtracted). */
+    public static void softmax(int n, MemorySegment x, long off) {
+        if (n == 0) {
+            return;
+        }
+        float max = FloatOps.max(n, x, off);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x.getAtIndex(FLOAT, off + i) - max);
+            x.setAtIndex(FLOAT, off + i, e);
+            sum += e;
+        }
+        FloatOps.scale(n, 1f / sum, x, off, x, off);
+    }
+
+    /**
+     * Softmax backward in place: given probabilities {@code p} and {@code dp = dL/dp}, writes
+     * {@code dL/dz = p * (dp - sum(p * dp))} into {@code dp}.
+     */
+    public static void softmaxBackward(int n, MemorySegment p, long pOff, MemorySegment dp, long dpOff) {
+        if (n == 0) {
+            return;
+        }
+        float s = FloatOps.dot(n, p, pOff, dp, dpOff);
+        for (int i = 0; i < n; i++) {
+            float pi = p.getAtIndex(FLOAT, pOff + i);
+            dp.setAtIndex(FLOAT, dpOff + i, pi * (dp.getAtIndex(FLOAT, dpOff + i) - s));
+        }
+    }
+
+    // ------------------------------------------------------------------ norms (papers.md 0.1, 0.2)
+
+    /**
+     * LayerNorm over rows of {@code dim}: {@code y = gamma * (x - mean) * rstd + beta} (biased variance, eps inside
+     * the root). Saves {@code mean} and {@code rstd} per row. {@code beta} may be null (no bias).
+     */
+    public static void layerNorm(int rows, int dim, float eps, MemorySegment x, long xOff, MemorySegment gamma,
+                                 MemorySegment beta, MemorySegment y, long yOff, MemorySegment mean,
+                                 MemorySegment rstd) {
+        Checks.checkRange("x", x, xOff, (long) rows * dim, 4);
+        Checks.checkRange("y", y, yOff, (long) rows * dim, 4);
+        Parallel.forRange(0, rows, 16, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long xr = xOff + (long) r * dim, yr = yOff + (long) r * dim;
+                float mu = FloatOps.sum(dim, x, xr) / dim;
+                float var = 0f;
+                for (int i = 0; i < dim; i++) {
+                    float d = x.getAtIndex(FLOAT, xr + i) - mu;
+                    var += d * d;
+                }
+                float rs = (float) (1.0 / Math.sqrt(var / dim + eps));
+                mean.setAtIndex(FLOAT, r, mu);
+                rstd.setAtIndex(FLOAT, r, rs);
+                for (int i = 0; i < dim; i++) {
+                    float h = (x.getAtIndex(FLOAT, xr + i) - mu) * rs;
+                    float v = h * gamma.getAtIndex(FLOAT, i) + (beta == null ? 0f : beta.getAtIndex(FLOAT, i));
+                    y.setAtIndex(FLOAT, yr + i, v);
+                }
+            }
+        });
+    }
+
+    /**
+     * LayerNorm backward: {@code dx = rstd * (g - mean(g) - xhat * mean(g * xhat))}, {@code g = gamma * dy}
+     * (papers.md 0.1); accumulates {@code dgamma += sum dy * xhat}, {@code dbeta += sum dy} (rows in order).
+     * When {@code center} is false this is RMSNorm (0.2): no mean term and {@code xhat = x * rstd}.
+     */
+    public static void normBackward(boolean center, int rows, int dim, MemorySegment x, long xOff,
+                                    MemorySegment gamma, MemorySegment mean, MemorySegment rstd,
+                                    MemorySegment dy, long dyOff, MemorySegment dx, long dxOff,
+                                    MemorySegment dgamma, MemorySegment dbeta) {
+        Parallel.forRange(0, rows, 16, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long xr = xOff + (long) r * dim, dyr = dyOff + (long) r * dim, dxr = dxOff + (long) r * dim;
+                float mu = center ? mean.getAtIndex(FLOAT, r) : 0f;
+                float rs = rstd.getAtIndex(FLOAT, r);
+                float sg = 0f, sgx = 0f;
+                for (int i = 0; i < dim; i++) {
+                    float g = gamma.getAtIndex(FLOAT, i) * dy.getAtIndex(FLOAT, dyr + i);
+                    float h = (x.getAtIndex(FLOAT, xr + i) - mu) * rs;
+                    sg += g;
+                    sgx += g * h;
+                }
+                float mg = center ? sg / dim : 0f, mgx = sgx / dim;
+                for (int i = 0; i < dim; i++) {
+                    float g = gamma.getAtIndex(FLOAT, i) * dy.getAtIndex(FLOAT, dyr + i);
+                    float h = (x.getAtIndex(FLOAT, xr + i) - mu) * rs;
+                    dx.setAtIndex(FLOAT, dxr + i, rs * (g - mg - h * mgx));
+                }
+            }
+        });
+        // parameter gradients: a fixed row order keeps them bit-identical across runs
+        for (int r = 0; r < rows; r++) {
+            long xr = xOff + (long) r * dim, dyr = dyOff + (long) r * dim;
+            float mu = center ? mean.getAtIndex(FLOAT, r) : 0f;
+            float rs = rstd.getAtIndex(FLOAT, r);
+            for (int i = 0; i < dim; i++) {
+                float d = dy.getAtIndex(FLOAT, dyr + i);
+                float h = (x.getAtIndex(FLOAT, xr + i) - mu) * rs;
+                dgamma.setAtIndex(FLOAT, i, dgamma.getAtIndex(FLOAT, i) + d * h);
+                if (dbeta != null) {
+                    dbeta.setAtIndex(FLOAT, i, dbeta.getAtIndex(FLOAT, i) + d);
+                }
+            }
+        }
+    }
+
+    /** RMSNorm over rows: {@code y = gamma * x * rstd}, {@code rstd = 1/sqrt(mean(x^2) + eps)}; saves rstd. */
+    public static void rmsNorm(int rows, int dim, float eps, MemorySegment x, long xOff, MemorySegment gamma,
+                               MemorySegment y, long yOff, MemorySegment rstd) {
+        Checks.checkRange("x", x, xOff, (long) rows * dim, 4);
+        Checks.checkRange("y", y, yOff, (long) rows * dim, 4);
+        Parallel.forRange(0, rows, 16, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long xr = xOff + (long) r * dim, yr = yOff + (long) r * dim;
+                float ms = FloatOps.sumOfSquares(dim, x, xr) / dim;
+                float rs = (float) (1.0 / Math.sqrt(ms + eps));
+                rstd.setAtIndex(FLOAT, r, rs);
+                for (int i = 0; i < dim; i++) {
+                    y.setAtIndex(FLOAT, yr + i, x.getAtIndex(FLOAT, xr + i) * rs * gamma.getAtIndex(FLOAT, i));
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ cross-entropy
+
+    /**
+     * Mean cross-entropy of {@code rows} rows of {@code v} logits against {@code targets}; overwrites the logits with
+     * {@code dL/dlogits = (softmax - onehot) / rows}. Returns the mean loss (summed in double, in row order).
+     */
+    public static double crossEntropy(int rows, int v, MemorySegment logits, long off, int[] targets) {
+        Checks.checkRange("logits", logits, off, (long) rows * v, 4);
+        if (targets.length < rows) {
+            throw new IllegalArgumentException("targets: expected >= " + rows + " entries, got " + targets.length);
+        }
+        double[] rowLoss = new double[rows];
+        float inv = 1f / rows;
+        Parallel.forRange(0, rows, 16, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long lr = off + (long) r * v;
+                int t = targets[r];
+                if (t < 0 || t >= v) {
+                    throw new IllegalArgumentException("targets[" + r + "]: expected 0 <= t < " + v + ", got " + t);
+                }
+                float max = FloatOps.max(v, logits, lr);
+                double sum = 0;
+                for (int i = 0; i < v; i++) {
+                    sum += Math.exp(logits.getAtIndex(FLOAT, lr + i) - max);
+                }
+                double lse = max + Math.log(sum);
+                rowLoss[r] = lse - logits.getAtIndex(FLOAT, lr + t);
+                for (int i = 0; i < v; i++) {
+                    float p = (float) Math.exp(logits.getAtIndex(FLOAT, lr + i) - lse);
+                    logits.setAtIndex(FLOAT, lr + i, (p - (i == t ? 1f : 0f)) * inv);
+                }
+            }
+        });
+        double total = 0;
+        for (double l : rowLoss) {
+            total += l;
+        }
+        return total / rows;
+    }
+
+    // ------------------------------------------------------------------ AdamW
+
+    /**
+     * One AdamW step (Loshchilov & Hutter, decoupled weight decay) on {@code n} parameters:
+     * {@code m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr (mhat / (sqrt(vhat) + eps) + wd w)}, with bias
+     * corrections {@code 1 - b^t} for the 1-based step {@code t}. The gradient is multiplied by {@code gradScale}
+     * first (global-norm clipping).
+     */
+    public static void adamw(int n, MemorySegment w, MemorySegment g, MemorySegment m, MemorySegment v,
+                             float gradScale, float lr, float b1, float b2, float eps, float wd, long t) {
+        Checks.checkRange("w", w, 0, n, 4);
+        Checks.checkRange("g", g, 0, n, 4);
+        Checks.checkRange("m", m, 0, n, 4);
+        Checks.checkRange("v", v, 0, n, 4);
+        float c1 = (float) (1.0 - Math.pow(b1, t)), c2 = (float) (1.0 - Math.pow(b2, t));
+        Parallel.forRange(0, n, 8192, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float gi = g.getAtIndex(FLOAT, i) * gradScale;
+                float mi = b1 * m.getAtIndex(FLOAT, i) + (1f - b1) * gi;
+                float vi = b2 * v.getAtIndex(FLOAT, i) + (1f - b2) * gi * gi;
+                m.setAtIndex(FLOAT, i, mi);
+                v.setAtIndex(FLOAT, i, vi);
+                float wi = w.getAtIndex(FLOAT, i);
+                float upd = (mi / c1) / ((float) Math.sqrt(vi / c2) + eps) + wd * wi;
+                w.setAtIndex(FLOAT, i, wi - lr * upd);
+            }
+        });
+    }
+}
