@@ -120,7 +120,7 @@ public final class Block implements Layer {
 
     static double rms(Tensor t) {
         int n = (int) t.numel();
-        return n == 0 ? 0 : Math.sqrt(FloatOps.sumOfSquares(n, t.segment(), t.offset()) / (double) n);
+        return n == 0 ? 0 : Math.sqrt(Ops.sumOfSquares(n, t.segment(), t.offset()) / n);
     }
 
     @Override

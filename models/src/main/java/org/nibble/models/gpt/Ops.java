@@ -13,7 +13,7 @@ import static org.nibble.kernels.Simd.FLOAT;
  * over F32 segments (offsets are element indices, matrices are row-major with a leading dimension).
  *
  * <p>This is the one file to change when faster kernels arrive: every method here is a plain, correct Java
- * implementation (the GEMM rides on the vectorised {@link FloatOps#axpy}/{@link FloatOps#dot}), and each can be
+ * implementation (the GEMM rides on the vectorised {@link FloatOps#axpy}; reductions are sequential so results do not depend on JIT state), and each can be
  * re-pointed to the matching {@code org.nibble.kernels} kernel with the same contract. All methods are deterministic
  * for a given {@link Parallel#threads()} count: parallel loops write disjoint rows and every reduction runs in a fixed
  * order.
@@ -38,16 +38,52 @@ public final class Ops {
         if (m == 0 || n == 0) {
             return;
         }
+        MemorySegment bb = b;
+        long bo = bOff;
+        int ldbb = ldb;
+        if (transB) {
+            // op(B) = B^T: transpose into a per-thread scratch so every product runs as lane-wise FMAs (axpy);
+            // no horizontal reductions, whose order differs between the Vector API's interpreted fallback and C2,
+            // so results are bit-identical from the first call on.
+            bb = transposed(b, bOff, ldb, n, k);
+            bo = 0;
+            ldbb = n;
+        }
+        MemorySegment fb = bb;
+        long fbo = bo;
+        int fldb = ldbb;
         // Rows of C are independent: one chunk of rows per thread, each row summed in a fixed order.
         int grain = Math.max(1, (int) (16_384L / Math.max(1L, (long) n * Math.max(k, 1))));
         Parallel.forRange(0, m, grain, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
-                gemmRow(transA, transB, i, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff + (long) i * ldc);
+                gemmRow(transA, i, n, k, alpha, a, aOff, lda, fb, fbo, fldb, beta, c, cOff + (long) i * ldc);
             }
         });
     }
 
-    private static void gemmRow(boolean transA, boolean transB, int i, int n, int k, float alpha,
+    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    /**
+     * {@code B^T} ({@code k x n}) of the {@code n x k} matrix at {@code bOff}, in a per-thread native scratch
+     * (native like every tensor: mixing heap and native segments in one kernel call site slows the vector code).
+     */
+    private static MemorySegment transposed(MemorySegment b, long bOff, int ldb, int n, int k) {
+        MemorySegment[] holder = SCRATCH.get();
+        long bytes = 4L * n * k;
+        if (holder[0] == null || holder[0].byteSize() < bytes) {
+            holder[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(bytes, 4096), 64);
+        }
+        MemorySegment t = holder[0];
+        for (int j = 0; j < n; j++) {
+            long row = bOff + (long) j * ldb;
+            for (int p = 0; p < k; p++) {
+                t.setAtIndex(FLOAT, (long) p * n + j, b.getAtIndex(FLOAT, row + p));
+            }
+        }
+        return t;
+    }
+
+    private static void gemmRow(boolean transA, int i, int n, int k, float alpha,
                                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                                 float beta, MemorySegment c, long cRow) {
         if (beta == 0f) {
@@ -58,34 +94,33 @@ public final class Ops {
         if (k == 0 || alpha == 0f) {
             return;
         }
-        if (transB && !transA) {
-            // C[i,j] += alpha * dot(A[i,:], B[j,:]): both rows contiguous
-            long aRow = aOff + (long) i * lda;
-            for (int j = 0; j < n; j++) {
-                long cj = cRow + j;
-                float d = FloatOps.dot(k, a, aRow, b, bOff + (long) j * ldb);
-                c.setAtIndex(FLOAT, cj, c.getAtIndex(FLOAT, cj) + alpha * d);
-            }
-        } else if (!transB) {
-            // C[i,:] += alpha * A(i,p) * B[p,:] (axpy over contiguous rows of B)
-            for (int p = 0; p < k; p++) {
-                long ai = transA ? aOff + (long) p * lda + i : aOff + (long) i * lda + p;
-                float s = alpha * a.getAtIndex(FLOAT, ai);
-                if (s != 0f) {
-                    FloatOps.axpy(n, s, b, bOff + (long) p * ldb, c, cRow);
-                }
-            }
-        } else {
-            for (int j = 0; j < n; j++) {
-                float d = 0f;
-                for (int p = 0; p < k; p++) {
-                    d = Math.fma(a.getAtIndex(FLOAT, aOff + (long) p * lda + i),
-                            b.getAtIndex(FLOAT, bOff + (long) j * ldb + p), d);
-                }
-                long cj = cRow + j;
-                c.setAtIndex(FLOAT, cj, c.getAtIndex(FLOAT, cj) + alpha * d);
+        // C[i,:] += alpha * A(i,p) * B[p,:] (axpy over contiguous rows of B)
+        for (int p = 0; p < k; p++) {
+            long ai = transA ? aOff + (long) p * lda + i : aOff + (long) i * lda + p;
+            float s = alpha * a.getAtIndex(FLOAT, ai);
+            if (s != 0f) {
+                FloatOps.axpy(n, s, b, bOff + (long) p * ldb, c, cRow);
             }
         }
+    }
+
+    /** Sequential sum (a fixed order: reductions here must not depend on JIT state or vector width). */
+    static float sum(int n, MemorySegment x, long off) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s += x.getAtIndex(FLOAT, off + i);
+        }
+        return s;
+    }
+
+    /** Sequential sum of squares in double (deterministic). */
+    public static double sumOfSquares(int n, MemorySegment x, long off) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double v = x.getAtIndex(FLOAT, off + i);
+            s += v * v;
+        }
+        return s;
     }
 
     // ------------------------------------------------------------------ GELU (tanh approximation)
@@ -148,7 +183,10 @@ public final class Ops {
         if (n == 0) {
             return;
         }
-        float s = FloatOps.dot(n, p, pOff, dp, dpOff);
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s += p.getAtIndex(FLOAT, pOff + i) * dp.getAtIndex(FLOAT, dpOff + i);
+        }
         for (int i = 0; i < n; i++) {
             float pi = p.getAtIndex(FLOAT, pOff + i);
             dp.setAtIndex(FLOAT, dpOff + i, pi * (dp.getAtIndex(FLOAT, dpOff + i) - s));
@@ -169,7 +207,7 @@ public final class Ops {
         Parallel.forRange(0, rows, 16, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 long xr = xOff + (long) r * dim, yr = yOff + (long) r * dim;
-                float mu = FloatOps.sum(dim, x, xr) / dim;
+                float mu = sum(dim, x, xr) / dim;
                 float var = 0f;
                 for (int i = 0; i < dim; i++) {
                     float d = x.getAtIndex(FLOAT, xr + i) - mu;
@@ -240,7 +278,7 @@ public final class Ops {
         Parallel.forRange(0, rows, 16, (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 long xr = xOff + (long) r * dim, yr = yOff + (long) r * dim;
-                float ms = FloatOps.sumOfSquares(dim, x, xr) / dim;
+                float ms = (float) (sumOfSquares(dim, x, xr) / dim);
                 float rs = (float) (1.0 / Math.sqrt(ms + eps));
                 rstd.setAtIndex(FLOAT, r, rs);
                 for (int i = 0; i < dim; i++) {
