@@ -27,12 +27,12 @@ public final class Attention implements Layer {
     private int batch, len;
 
     Attention(String prefix, int dim, int heads, double std, double projStd, RandomGenerator rng, Scope params,
-              LinearMath math) {
+              LinearMath math, RoundingClock clock) {
         this.dim = dim;
         this.heads = heads;
         this.hd = dim / heads;
-        this.qkv = new Linear(prefix + ".qkv", dim, 3 * dim, true, std, rng, params, math);
-        this.proj = new Linear(prefix + ".proj", dim, dim, true, projStd, rng, params, math);
+        this.qkv = new Linear(prefix + ".qkv", dim, 3 * dim, true, std, rng, params, math, clock);
+        this.proj = new Linear(prefix + ".proj", dim, dim, true, projStd, rng, params, math, clock);
     }
 
     @Override

@@ -29,7 +29,7 @@ public final class Block implements Layer {
      * @param index1    1-based block index (LNS scales both norm outputs by 1/sqrt(index1))
      */
     Block(String prefix, Placement kind, int index1, GptConfig cfg, double std, double projStd, RandomGenerator rng,
-          Scope params, LinearMath math) {
+          Scope params, LinearMath math, RoundingClock clock) {
         if (kind == Placement.MIX) {
             throw new IllegalArgumentException("kind: expected a concrete block placement, got MIX");
         }
@@ -37,10 +37,10 @@ public final class Block implements Layer {
         this.normScale = kind == Placement.LNS ? (float) (1.0 / Math.sqrt(index1)) : 1f;
         int c = cfg.dim();
         this.n1 = Norms.create(cfg.norm(), c, prefix + ".ln1", params);
-        this.attn = new Attention(prefix + ".attn", c, cfg.heads(), std, projStd, rng, params, math);
+        this.attn = new Attention(prefix + ".attn", c, cfg.heads(), std, projStd, rng, params, math, clock);
         this.n1out = kind == Placement.PERI ? Norms.create(cfg.norm(), c, prefix + ".ln1out", params) : null;
         this.n2 = Norms.create(cfg.norm(), c, prefix + ".ln2", params);
-        this.mlp = new Mlp(prefix + ".mlp", c, std, projStd, rng, params, math);
+        this.mlp = new Mlp(prefix + ".mlp", c, std, projStd, rng, params, math, clock);
         this.n2out = kind == Placement.PERI ? Norms.create(cfg.norm(), c, prefix + ".ln2out", params) : null;
     }
 

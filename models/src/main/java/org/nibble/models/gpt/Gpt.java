@@ -39,6 +39,7 @@ public final class Gpt implements AutoCloseable {
     private final List<Block> blocks = new ArrayList<>();
     private final List<Param> params = new ArrayList<>();
     private final LinearMath math;
+    private final RoundingClock clock;
 
     // step state
     private int[] tokens;
@@ -49,6 +50,7 @@ public final class Gpt implements AutoCloseable {
     public Gpt(GptConfig cfg, long seed) {
         this.cfg = cfg;
         this.math = LinearMath.forBits(cfg.bits(), seed);
+        this.clock = new RoundingClock(seed);
         this.paramScope = Scope.open("params");
         RandomGenerator rng = Rng.of(seed);
         int c = cfg.dim();
@@ -68,7 +70,7 @@ public final class Gpt implements AutoCloseable {
         double projStd = scaled ? INIT_STD / Math.sqrt(2.0 * cfg.layers()) : INIT_STD;
         for (int l = 0; l < cfg.layers(); l++) {
             Placement kind = p == Placement.MIX ? (l < cfg.mixPostBlocks() ? Placement.POST : Placement.PRE) : p;
-            Block b = new Block("blocks." + l, kind, l + 1, cfg, INIT_STD, projStd, rng, paramScope, math);
+            Block b = new Block("blocks." + l, kind, l + 1, cfg, INIT_STD, projStd, rng, paramScope, math, clock);
             blocks.add(b);
             params.addAll(b.params());
         }
@@ -180,6 +182,14 @@ public final class Gpt implements AutoCloseable {
             FloatOps.add(c, gte, (long) tokens[i] * c, d, (long) i * c, gte, (long) tokens[i] * c);
             FloatOps.add(c, gpe, (long) (i % len) * c, d, (long) i * c, gpe, (long) (i % len) * c);
         }
+    }
+
+    /**
+     * Sets the training step that seeds the stochastic rounding of the backward pass (ShiftQuant mode), so a
+     * resumed run rounds exactly like an uninterrupted one.
+     */
+    public void setStep(long step) {
+        clock.setStep(step);
     }
 
     /** Sets every parameter gradient to zero. */

@@ -19,11 +19,18 @@ public final class Linear implements Layer {
     private final int in, out;
     private final Param weight, bias;
     private final LinearMath math;
+    private final int id;
+    private final RoundingClock clock;
     private Tensor x;
 
-    /** Weight ~ N(0, std^2), bias 0 (no bias when {@code withBias} is false). */
+    /**
+     * Weight ~ N(0, std^2), bias 0 (no bias when {@code withBias} is false). {@code clock} gives the stochastic
+     * rounding seeds of the backward matmuls (a function of the run seed, the step and this layer's {@code id}).
+     */
     public Linear(String prefix, int in, int out, boolean withBias, double std, RandomGenerator rng, Scope params,
-                  LinearMath math) {
+                  LinearMath math, RoundingClock clock) {
+        this.id = clock.register();
+        this.clock = clock;
         this.in = in;
         this.out = out;
         this.math = math;
@@ -57,8 +64,8 @@ public final class Linear implements Layer {
     public Tensor backward(Tensor dy, Scope step) {
         int n = (int) (x.numel() / in);
         Tensor dx = step.zeros(DType.F32, x.shape());
-        math.backwardInput(n, in, out, dy, weight.value(), dx);
-        math.backwardWeight(n, in, out, dy, x, weight.grad());
+        math.backwardInput(n, in, out, dy, weight.value(), dx, clock.seed(id, 0));
+        math.backwardWeight(n, in, out, dy, x, weight.grad(), clock.seed(id, 1), step);
         if (bias != null) {
             var db = bias.grad().segment();
             for (int r = 0; r < n; r++) {

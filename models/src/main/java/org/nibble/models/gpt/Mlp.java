@@ -15,9 +15,10 @@ public final class Mlp implements Layer {
     private final Linear fc, proj;
     private Tensor pre;
 
-    Mlp(String prefix, int dim, double std, double projStd, RandomGenerator rng, Scope params, LinearMath math) {
-        this.fc = new Linear(prefix + ".fc", dim, 4 * dim, true, std, rng, params, math);
-        this.proj = new Linear(prefix + ".proj", 4 * dim, dim, true, projStd, rng, params, math);
+    Mlp(String prefix, int dim, double std, double projStd, RandomGenerator rng, Scope params, LinearMath math,
+        RoundingClock clock) {
+        this.fc = new Linear(prefix + ".fc", dim, 4 * dim, true, std, rng, params, math, clock);
+        this.proj = new Linear(prefix + ".proj", 4 * dim, dim, true, projStd, rng, params, math, clock);
     }
 
     @Override

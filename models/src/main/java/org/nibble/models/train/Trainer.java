@@ -79,6 +79,7 @@ public final class Trainer implements AutoCloseable {
         long t = step + 1;
         BatchSampler.Batch b = train.get(step);
         model.zeroGrad();
+        model.setStep(step);
         double loss;
         double[] rms;
         try (Scope s = Scope.open("step")) {

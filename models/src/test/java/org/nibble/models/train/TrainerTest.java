@@ -61,8 +61,9 @@ class TrainerTest {
     @Test
     void resumeContinuesTheExactTrajectory(@TempDir Path dir) throws IOException {
         Corpus c = smallCorpus();
-        for (Placement p : new Placement[]{Placement.PRE, Placement.MIX}) {
-            GptConfig gc = TINY.withPlacement(p).withNorm("rmsnorm");
+        for (Placement p : new Placement[]{Placement.PRE, Placement.MIX, Placement.PERI}) {
+            // PERI runs ShiftQuant 4-bit: its stochastic rounding must also resume exactly
+            GptConfig gc = p == Placement.PERI ? TINY.withBits(4) : TINY.withPlacement(p).withNorm("rmsnorm");
             TrainConfig tc = TrainConfig.of(8, 4, 3e-3, 5);
             double[] straight;
             double valStraight;
@@ -124,6 +125,35 @@ class TrainerTest {
             run(t, 2);
             assertTrue(Scope.peakBytes() <= peak, "peak does not grow");
         }
+    }
+
+    @Test
+    void shiftQuantTrainingIsDeterministicAndTracksFp32() {
+        Corpus c = smallCorpus();
+        TrainConfig tc = TrainConfig.of(20, 4, 3e-3, 21);
+        double[] fp32, q6, q6again;
+        try (Trainer t = new Trainer(TINY, tc, c)) {
+            fp32 = run(t, 20);
+        }
+        try (Trainer t = new Trainer(TINY.withBits(6), tc, c)) {
+            assertEquals("shiftquant-6", t.model().linearLabel());
+            q6 = run(t, 20);
+        }
+        try (Trainer t = new Trainer(TINY.withBits(6), tc, c)) {
+            q6again = run(t, 20);
+        }
+        assertArrayEquals(q6, q6again, 0.0, "same seed, same ShiftQuant trajectory");
+        double f = mean(fp32, 15, 20), q = mean(q6, 15, 20);
+        assertTrue(q < mean(q6, 0, 5) - 1.0, "6-bit training learns: " + q);
+        assertTrue(Math.abs(q - f) / f < 0.05, "6-bit within 5% of FP32 after 20 steps: " + q + " vs " + f);
+    }
+
+    private static double mean(double[] a, int from, int to) {
+        double s = 0;
+        for (int i = from; i < to; i++) {
+            s += a[i];
+        }
+        return s / (to - from);
     }
 
     @Test
