@@ -21,11 +21,14 @@ public final class NibbleCli implements Runnable {
 
     /** Options every subcommand shares. */
     public static final class Common {
+        @CommandLine.Spec(CommandLine.Spec.Target.MIXEE)
+        CommandLine.Model.CommandSpec mixee;
+
         @Option(names = "--threads", paramLabel = "N",
                 description = "Threads for parallel kernels (default: available processors, or -Dnibble.threads).")
         void setThreads(int n) {
             if (n < 1) {
-                throw new CommandLine.ParameterException(new CommandLine(this),
+                throw new CommandLine.ParameterException(mixee.commandLine(),
                         "--threads: expected >= 1, got " + n);
             }
             Parallel.setThreads(n);
