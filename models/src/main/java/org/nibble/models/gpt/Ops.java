@@ -2,6 +2,7 @@ package org.nibble.models.gpt;
 
 import org.nibble.kernels.Checks;
 import org.nibble.kernels.FloatOps;
+import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
 
 import java.lang.foreign.MemorySegment;
@@ -13,7 +14,7 @@ import static org.nibble.kernels.Simd.FLOAT;
  * over F32 segments (offsets are element indices, matrices are row-major with a leading dimension).
  *
  * <p>This is the one file to change when faster kernels arrive: every method here is a plain, correct Java
- * implementation (the GEMM rides on the vectorised {@link FloatOps#axpy}; reductions are sequential so results do not depend on JIT state), and each can be
+ * implementation (reductions are sequential so results do not depend on JIT state), and each can be
  * re-pointed to the matching {@code org.nibble.kernels} kernel with the same contract. All methods are deterministic
  * for a given {@link Parallel#threads()} count: parallel loops write disjoint rows and every reduction runs in a fixed
  * order.
@@ -26,82 +27,13 @@ public final class Ops {
 
     /**
      * {@code C = alpha * op(A) * op(B) + beta * C} with {@code op(A)} of {@code m x k} and {@code op(B)} of
-     * {@code k x n}; {@code op(X) = X^T} when the flag is set. Same contract as {@code GemmF32.gemm}. {@code beta == 0}
-     * overwrites C (NaN in C does not propagate).
+     * {@code k x n}; {@code op(X) = X^T} when the flag is set. Runs {@link GemmF32#gemm} (packed, register-blocked;
+     * bit-identical for any thread count). {@code beta == 0} overwrites C.
      */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                             float beta, MemorySegment c, long cOff, int ldc) {
-        Checks.checkMatrix("a", a, aOff, transA ? k : m, transA ? m : k, lda, 4);
-        Checks.checkMatrix("b", b, bOff, transB ? n : k, transB ? k : n, ldb, 4);
-        Checks.checkMatrix("c", c, cOff, m, n, ldc, 4);
-        if (m == 0 || n == 0) {
-            return;
-        }
-        MemorySegment bb = b;
-        long bo = bOff;
-        int ldbb = ldb;
-        if (transB) {
-            // op(B) = B^T: transpose into a per-thread scratch so every product runs as lane-wise FMAs (axpy);
-            // no horizontal reductions, whose order differs between the Vector API's interpreted fallback and C2,
-            // so results are bit-identical from the first call on.
-            bb = transposed(b, bOff, ldb, n, k);
-            bo = 0;
-            ldbb = n;
-        }
-        MemorySegment fb = bb;
-        long fbo = bo;
-        int fldb = ldbb;
-        // Rows of C are independent: one chunk of rows per thread, each row summed in a fixed order.
-        int grain = Math.max(1, (int) (16_384L / Math.max(1L, (long) n * Math.max(k, 1))));
-        Parallel.forRange(0, m, grain, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                gemmRow(transA, i, n, k, alpha, a, aOff, lda, fb, fbo, fldb, beta, c, cOff + (long) i * ldc);
-            }
-        });
-    }
-
-    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
-
-    /**
-     * {@code B^T} ({@code k x n}) of the {@code n x k} matrix at {@code bOff}, in a per-thread native scratch
-     * (native like every tensor: mixing heap and native segments in one kernel call site slows the vector code).
-     */
-    private static MemorySegment transposed(MemorySegment b, long bOff, int ldb, int n, int k) {
-        MemorySegment[] holder = SCRATCH.get();
-        long bytes = 4L * n * k;
-        if (holder[0] == null || holder[0].byteSize() < bytes) {
-            holder[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(bytes, 4096), 64);
-        }
-        MemorySegment t = holder[0];
-        for (int j = 0; j < n; j++) {
-            long row = bOff + (long) j * ldb;
-            for (int p = 0; p < k; p++) {
-                t.setAtIndex(FLOAT, (long) p * n + j, b.getAtIndex(FLOAT, row + p));
-            }
-        }
-        return t;
-    }
-
-    private static void gemmRow(boolean transA, int i, int n, int k, float alpha,
-                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                                float beta, MemorySegment c, long cRow) {
-        if (beta == 0f) {
-            FloatOps.fill(n, 0f, c, cRow);
-        } else if (beta != 1f) {
-            FloatOps.scale(n, beta, c, cRow, c, cRow);
-        }
-        if (k == 0 || alpha == 0f) {
-            return;
-        }
-        // C[i,:] += alpha * A(i,p) * B[p,:] (axpy over contiguous rows of B)
-        for (int p = 0; p < k; p++) {
-            long ai = transA ? aOff + (long) p * lda + i : aOff + (long) i * lda + p;
-            float s = alpha * a.getAtIndex(FLOAT, ai);
-            if (s != 0f) {
-                FloatOps.axpy(n, s, b, bOff + (long) p * ldb, c, cRow);
-            }
-        }
+        GemmF32.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
     /** Sequential sum (a fixed order: reductions here must not depend on JIT state or vector width). */
