@@ -45,14 +45,14 @@ final class RowOps {
 
     /** Writes {@code y[j] = exp(scale * x[j] - shift)} (skipped if {@code y == null}) and returns their sum. */
     static float expShift(int n, float scale, float shift, MemorySegment x, long xb, MemorySegment y, long yb) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector a0 = FloatVector.zero(S), a1 = a0;
         int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
+            a0 = a0.add(expStore(scale, shift, x, xb, y, yb, i));
+            a1 = a1.add(expStore(scale, shift, x, xb, y, yb, i + L));
+        }
         for (; i <= n - L; i += L) {
-            FloatVector e = VectorMath.exp(load(x, xb, i).mul(scale).sub(shift));
-            if (y != null) {
-                e.intoMemorySegment(y, yb + 4L * i, ORDER);
-            }
-            acc = acc.add(e);
+            a0 = a0.add(expStore(scale, shift, x, xb, y, yb, i));
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
@@ -60,9 +60,18 @@ final class RowOps {
             if (y != null) {
                 e.intoMemorySegment(y, yb + 4L * i, ORDER, k);
             }
-            acc = acc.add(e, k);
+            a1 = a1.add(e, k);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector expStore(float scale, float shift, MemorySegment x, long xb, MemorySegment y, long yb,
+                                        int i) {
+        FloatVector e = VectorMath.exp(load(x, xb, i).mul(scale).sub(shift));
+        if (y != null) {
+            e.intoMemorySegment(y, yb + 4L * i, ORDER);
+        }
+        return e;
     }
 
     /** {@code y[j] *= a}. */

@@ -17,7 +17,8 @@ import static org.nibble.kernels.Simd.ORDER;
  * Output may alias input (in-place) when offsets and leading dimensions are equal. Rows are independent and run on
  * all threads for large inputs ({@link Parallel}); results do not depend on the thread count.
  *
- * <p>Accuracy against the twin: relative error within {@code 1e-6} (exp within 1e-7, float row sums).
+ * <p>Accuracy against the twin: relative error within {@code 2e-6} for rows up to 4099 columns (exp within 1e-7;
+ * the row sum accumulates in float over several lanes).
  */
 public final class Softmax {
     private Softmax() {

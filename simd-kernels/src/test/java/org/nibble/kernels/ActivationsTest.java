@@ -163,7 +163,7 @@ class ActivationsTest {
                 double xi = x.getAtIndex(FLOAT, i);
                 max = Math.max(max, Math.abs(y.getAtIndex(FLOAT, i) - ActivationsScalar.erf(xi)));
             }
-            System.out.println("VectorMath.erf max abs error on [-6, 6]: " + max);
+            System.out.println("VectorMath.erf max abs error on [-6, 6]: " + max + " (" + Simd.describe() + ")");
             assertTrue(max <= 1.2e-7, "erf max abs error " + max);
         }
     }
