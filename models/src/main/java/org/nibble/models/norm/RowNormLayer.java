@@ -54,9 +54,13 @@ final class RowNormLayer implements Norm {
         Tensor y = step.zeros(DType.F32, xc.shape());
         Tensor st = step.zeros(DType.F32, Math.max(rows, 1));
         Tensor rs = step.zeros(DType.F32, Math.max(rows, 1));
-        RowNorm.forward(nk, rows, dim, eps, xc.segment(), xc.offset(), dim,
-                gamma == null ? null : gamma.value().segment(), 0, beta == null ? null : beta.value().segment(), 0,
-                y.segment(), 0, dim, st.segment(), 0, rs.segment(), 0);
+        try {
+            RowNorm.forward(nk, rows, dim, eps, xc.segment(), xc.offset(), dim,
+                    gamma == null ? null : gamma.value().segment(), 0, beta == null ? null : beta.value().segment(), 0,
+                    y.segment(), 0, dim, st.segment(), 0, rs.segment(), 0);
+        } catch (ArithmeticException e) {
+            throw relabel(e);
+        }
         NormSupport.scaleInPlace(y, scale);
         this.x = xc;
         this.stat = st;
@@ -69,11 +73,24 @@ final class RowNormLayer implements Norm {
         Tensor dy = NormSupport.scaled(NormSupport.grad(kind, dyIn, x, dim, step), scale, step);
         int rows = NormSupport.rowCount(x, dim);
         Tensor dx = step.zeros(DType.F32, x.shape());
-        RowNorm.backward(nk, rows, dim, x.segment(), x.offset(), dim,
-                gamma == null ? null : gamma.value().segment(), 0, stat.segment(), 0, rstd.segment(), 0,
-                dy.segment(), dy.offset(), dim, dx.segment(), 0, dim,
-                gamma == null ? null : gamma.grad().segment(), 0, beta == null ? null : beta.grad().segment(), 0);
+        try {
+            RowNorm.backward(nk, rows, dim, x.segment(), x.offset(), dim,
+                    gamma == null ? null : gamma.value().segment(), 0, stat.segment(), 0, rstd.segment(), 0,
+                    dy.segment(), dy.offset(), dim, dx.segment(), 0, dim,
+                    gamma == null ? null : gamma.grad().segment(), 0, beta == null ? null : beta.grad().segment(), 0);
+        } catch (ArithmeticException e) {
+            throw relabel(e);
+        }
         return dx;
+    }
+
+    /** The kernel names its kind (e.g. rmsnorm); the layer's name (e.g. srmsnorm) may differ. */
+    private ArithmeticException relabel(ArithmeticException e) {
+        String m = e.getMessage();
+        if (m != null && m.startsWith(kind + ":")) {
+            return e;
+        }
+        return new ArithmeticException(kind + ": " + m);
     }
 
     @Override

@@ -160,7 +160,7 @@ public final class IntL1Norm {
         float sg = gScale.getAtIndex(Simd.FLOAT, gsOff + row);
         IntL1NormScalar.checkGradScale(row, sg);
         backwardSums(n, q, qb, s, out, ob, gq, gb, acc);
-        float a = IntL1NormScalar.dxA(r, sg);
+        float a = IntL1NormScalar.dxA(n, centred, r, sg);
         float b = IntL1NormScalar.dxB(n, r, sg, outScale, acc[1]);
         float c = IntL1NormScalar.dxC(n, centred, r, sg, outScale, acc[0], acc[1], acc[2]);
         dxPass(n, q, qb, s, gq, gb, a, b, c, dx, dxb);

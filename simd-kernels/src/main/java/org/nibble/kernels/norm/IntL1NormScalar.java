@@ -71,7 +71,7 @@ public final class IntL1NormScalar {
                 tp += g * out.get(BYTE, or + i);
                 tz += Integer.signum(d * q.get(BYTE, qr + i) - s);
             }
-            float a = dxA(r, sg), b = dxB(d, r, sg, outScale, tp), c = dxC(d, centred, r, sg, outScale, tg, tp, tz);
+            float a = dxA(d, centred, r, sg), b = dxB(d, r, sg, outScale, tp), c = dxC(d, centred, r, sg, outScale, tg, tp, tz);
             for (int i = 0; i < d; i++) {
                 float g = gq.get(BYTE, gr + i);
                 float t = Integer.signum(d * q.get(BYTE, qr + i) - s);
@@ -100,9 +100,9 @@ public final class IntL1NormScalar {
         return (byte) (int) v;
     }
 
-    /** a = r·sg (coefficient of gq_j). */
-    static float dxA(float r, float sg) {
-        return (float) ((double) r * sg);
+    /** a = r·sg (coefficient of gq_j); 0 for a centred row of width 1, whose x − mean(x) is identically 0. */
+    static float dxA(int d, boolean centred, float r, float sg) {
+        return centred && d == 1 ? 0f : (float) ((double) r * sg);
     }
 
     /** b = −r·sg·outScale·P/d (coefficient of sgn_j). */
@@ -110,9 +110,9 @@ public final class IntL1NormScalar {
         return (float) (-(double) r * sg * outScale * p / d);
     }
 
-    /** c = −r·sg·G/d + r·sg·outScale·P·Z/d² (centred), 0 (non-centred). */
+    /** c = −r·sg·G/d + r·sg·outScale·P·Z/d² (centred, d > 1), 0 (non-centred, or d == 1). */
     static float dxC(int d, boolean centred, float r, float sg, float outScale, long g, long p, long z) {
-        if (!centred) {
+        if (!centred || d == 1) {
             return 0f;
         }
         double rs = (double) r * sg;
