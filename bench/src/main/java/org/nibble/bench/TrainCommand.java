@@ -47,7 +47,8 @@ final class TrainCommand implements Callable<Integer> {
     Integer warmup;
     @Option(names = "--placement", description = "post, pre, peri, mix or lns (default: ${DEFAULT-VALUE}).")
     String placement = "peri";
-    @Option(names = "--norm", description = "Norm: layernorm or rmsnorm (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--norm", description = "Norm: layernorm, rmsnorm, srmsnorm, crmsnorm, l1, l1-nc, int-l1, "
+            + "powernorm, unified, dyt, bhyt (default: ${DEFAULT-VALUE}).")
     String norm = "layernorm";
     @Option(names = "--bits", description = "32 = FP32; 8, 6, 4 = ShiftQuant training (default: ${DEFAULT-VALUE}).")
     int bits = 32;

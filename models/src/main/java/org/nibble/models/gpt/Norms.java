@@ -5,25 +5,32 @@ import org.nibble.engine.Scope;
 import org.nibble.engine.Tensor;
 import org.nibble.models.Layer;
 import org.nibble.models.Param;
+import org.nibble.models.norm.Norm;
+import org.nibble.models.norm.NormOptions;
 
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The norms the GPT model places in its blocks, made by name. Until the {@code org.nibble.models.norm} factory is
- * merged this offers LayerNorm (papers.md 0.1) and RMSNorm (0.2) on the {@link Ops} facade; every norm normalizes
- * the last axis of a contiguous tensor and has learnable per-feature parameters named {@code <prefix>.weight}
- * (and {@code <prefix>.bias} for LayerNorm).
+ * The norms the GPT model places in its blocks, made by name: every name of {@link Norm#NAMES}.
+ *
+ * <p>{@code layernorm} (papers.md 0.1, eps 1e-5) and {@code rmsnorm} (0.2, eps 1e-6) run on the {@link Ops} facade,
+ * whose row reductions are sequential: their results do not depend on JIT state, which the trainer's bit-identical
+ * determinism needs (a Vector API {@code reduceLanes} sums in a different order interpreted and compiled). All other
+ * names come from the {@link Norm#create} factory ({@code org.nibble.models.norm}). Parameters are named
+ * {@code <prefix>.weight} and {@code <prefix>.bias}.
  */
 public final class Norms {
     private Norms() {
     }
 
     /** Norm names accepted by {@link #create}. */
-    public static final List<String> NAMES = List.of("layernorm", "rmsnorm");
+    public static final List<String> NAMES = Norm.NAMES;
 
-    /** Default epsilon inside the root (PyTorch LayerNorm's 1e-5; used for both norms). */
-    public static final float EPS = 1e-5f;
+    /** LayerNorm epsilon inside the root (PyTorch's default). */
+    public static final float LN_EPS = 1e-5f;
+    /** RMSNorm epsilon (LLaMA-style code of the Mix-LN / LNS repositories, papers.md 0.2). */
+    public static final float RMS_EPS = 1e-6f;
 
     /**
      * A norm layer by name ({@code layernorm}/{@code ln}, {@code rmsnorm}/{@code rms}), gain 1 and bias 0, its
@@ -32,21 +39,21 @@ public final class Norms {
     public static Layer create(String name, int dim, String prefix, Scope params) {
         String n = name == null ? "" : name.toLowerCase(Locale.ROOT);
         return switch (n) {
-            case "layernorm", "ln" -> new Norm(true, dim, prefix, params);
-            case "rmsnorm", "rms" -> new Norm(false, dim, prefix, params);
-            default -> throw new IllegalArgumentException("norm: expected one of " + NAMES + ", got '" + name + "'");
+            case "layernorm", "ln" -> new RowNorm(true, dim, prefix, params);
+            case "rmsnorm", "rms" -> new RowNorm(false, dim, prefix, params);
+            default -> Norm.create(n, dim, NormOptions.defaults().prefix(prefix), params);
         };
     }
 
     /** LayerNorm ({@code center}) or RMSNorm over the last axis. */
-    static final class Norm implements Layer {
+    static final class RowNorm implements Layer {
         private final boolean center;
         private final int dim;
         private final Param weight;
         private final Param bias;
         private Tensor x, mean, rstd;
 
-        Norm(boolean center, int dim, String prefix, Scope params) {
+        RowNorm(boolean center, int dim, String prefix, Scope params) {
             this.center = center;
             this.dim = dim;
             this.weight = new Param(prefix + ".weight", params, dim);
@@ -66,10 +73,10 @@ public final class Norms {
             mean = step.zeros(DType.F32, rows);
             rstd = step.zeros(DType.F32, rows);
             if (center) {
-                Ops.layerNorm(rows, dim, EPS, in.segment(), in.offset(), weight.value().segment(),
+                Ops.layerNorm(rows, dim, LN_EPS, in.segment(), in.offset(), weight.value().segment(),
                         bias.value().segment(), y.segment(), 0, mean.segment(), rstd.segment());
             } else {
-                Ops.rmsNorm(rows, dim, EPS, in.segment(), in.offset(), weight.value().segment(), y.segment(), 0,
+                Ops.rmsNorm(rows, dim, RMS_EPS, in.segment(), in.offset(), weight.value().segment(), y.segment(), 0,
                         rstd.segment());
             }
             return y;

@@ -1,5 +1,7 @@
 package org.nibble.models.gpt;
 
+import org.nibble.kernels.Activations;
+import org.nibble.kernels.AdamW;
 import org.nibble.kernels.Checks;
 import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.GemmF32;
@@ -57,37 +59,15 @@ public final class Ops {
 
     // ------------------------------------------------------------------ GELU (tanh approximation)
 
-    private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
-
-    /** {@code out[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (GPT-2's GELU). In place allowed. */
+    /** {@code out[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (GPT-2's GELU), {@link Activations#geluTanh}. */
     public static void gelu(int n, MemorySegment x, long xOff, MemorySegment out, long outOff) {
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("out", out, outOff, n, 4);
-        Parallel.forRange(0, n, 4096, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                float v = x.getAtIndex(FLOAT, xOff + i);
-                float t = (float) Math.tanh(GELU_C * (v + 0.044715f * v * v * v));
-                out.setAtIndex(FLOAT, outOff + i, 0.5f * v * (1f + t));
-            }
-        });
+        Activations.geluTanh(n, x, xOff, out, outOff);
     }
 
-    /** {@code dx[i] = dy[i] * gelu'(x[i])}; {@code dx} may alias {@code dy}. */
+    /** {@code dx[i] = dy[i] * gelu'(x[i])}; {@code dx} may alias {@code dy}. {@link Activations#geluTanhBackward}. */
     public static void geluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                     MemorySegment dx, long dxOff) {
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        Parallel.forRange(0, n, 4096, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                float v = x.getAtIndex(FLOAT, xOff + i);
-                float u = GELU_C * (v + 0.044715f * v * v * v);
-                float t = (float) Math.tanh(u);
-                float du = GELU_C * (1f + 3f * 0.044715f * v * v);
-                float g = 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
-                dx.setAtIndex(FLOAT, dxOff + i, g * dy.getAtIndex(FLOAT, dyOff + i));
-            }
-        });
+        Activations.geluTanhBackward(n, x, xOff, dy, dyOff, dx, dxOff);
     }
 
     // ------------------------------------------------------------------ softmax
@@ -263,29 +243,16 @@ public final class Ops {
     // ------------------------------------------------------------------ AdamW
 
     /**
-     * One AdamW step (Loshchilov & Hutter, decoupled weight decay) on {@code n} parameters:
-     * {@code m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr (mhat / (sqrt(vhat) + eps) + wd w)}, with bias
-     * corrections {@code 1 - b^t} for the 1-based step {@code t}. The gradient is multiplied by {@code gradScale}
-     * first (global-norm clipping).
+     * One AdamW step (Loshchilov & Hutter, decoupled weight decay) on {@code n} parameters through
+     * {@link AdamW#step}: {@code m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+     * w = (1 - lr wd) w - lr mhat / (sqrt(vhat) + eps)} with bias corrections for the 1-based step {@code t}. The
+     * gradient is multiplied by {@code gradScale} first (global-norm clipping), in place.
      */
     public static void adamw(int n, MemorySegment w, MemorySegment g, MemorySegment m, MemorySegment v,
                              float gradScale, float lr, float b1, float b2, float eps, float wd, long t) {
-        Checks.checkRange("w", w, 0, n, 4);
-        Checks.checkRange("g", g, 0, n, 4);
-        Checks.checkRange("m", m, 0, n, 4);
-        Checks.checkRange("v", v, 0, n, 4);
-        float c1 = (float) (1.0 - Math.pow(b1, t)), c2 = (float) (1.0 - Math.pow(b2, t));
-        Parallel.forRange(0, n, 8192, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                float gi = g.getAtIndex(FLOAT, i) * gradScale;
-                float mi = b1 * m.getAtIndex(FLOAT, i) + (1f - b1) * gi;
-                float vi = b2 * v.getAtIndex(FLOAT, i) + (1f - b2) * gi * gi;
-                m.setAtIndex(FLOAT, i, mi);
-                v.setAtIndex(FLOAT, i, vi);
-                float wi = w.getAtIndex(FLOAT, i);
-                float upd = (mi / c1) / ((float) Math.sqrt(vi / c2) + eps) + wd * wi;
-                w.setAtIndex(FLOAT, i, wi - lr * upd);
-            }
-        });
+        if (gradScale != 1f) {
+            FloatOps.scale(n, gradScale, g, 0, g, 0);
+        }
+        AdamW.step(n, w, 0, g, 0, m, 0, v, 0, lr, b1, b2, eps, wd, Math.toIntExact(t));
     }
 }

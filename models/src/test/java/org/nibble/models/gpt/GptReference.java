@@ -10,7 +10,6 @@ import java.util.Map;
 final class GptReference {
     private final GptConfig cfg;
     private final Map<String, double[]> p;
-    private static final double EPS = 1e-5;
 
     GptReference(GptConfig cfg, Map<String, double[]> params) {
         this.cfg = cfg;
@@ -92,7 +91,7 @@ final class GptReference {
             for (double d : x[i]) {
                 var += (d - mu) * (d - mu);
             }
-            double r = 1 / Math.sqrt(var / c + EPS);
+            double r = 1 / Math.sqrt(var / c + (ln ? 1e-5 : 1e-6));
             for (int j = 0; j < c; j++) {
                 y[i][j] = (x[i][j] - mu) * r * w[j] + (ln ? b[j] : 0);
             }

@@ -157,6 +157,24 @@ class TrainerTest {
     }
 
     @Test
+    void factoryNormsTrainInEveryPlacement() {
+        Corpus c = smallCorpus();
+        for (String norm : new String[]{"l1", "dyt", "srmsnorm"}) {
+            for (Placement p : new Placement[]{Placement.PRE, Placement.PERI}) {
+                try (Trainer t = new Trainer(TINY.withNorm(norm).withPlacement(p), TrainConfig.of(4, 2, 3e-3, 9), c)) {
+                    double[] l = run(t, 4);
+                    assertTrue(norm.equals("srmsnorm") // parameter-free
+                                    || t.model().params().stream().anyMatch(q -> q.name().startsWith("blocks.0.ln1.")),
+                            norm + ": parameter names follow the block prefix");
+                    for (double v : l) {
+                        assertTrue(Double.isFinite(v) && v < 6, norm + "/" + p + ": " + v);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void learnsEuroparl() {
         Corpus c = Corpus.europarl(0.05);
         GptConfig gc = GptConfig.of(2, 64, 4, 64, Placement.PRE, "layernorm");
