@@ -29,6 +29,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     NibbleCli.Common common;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--layers", description = "Transformer blocks (default: ${DEFAULT-VALUE}).")
     int layers = 4;
     @Option(names = "--dim", description = "Model width (default: ${DEFAULT-VALUE}).")
@@ -40,7 +43,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch = 16;
     @Option(names = "--steps", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
-    int steps = 300;
+    int steps = 200;
     @Option(names = "--lr", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     double lr = 2e-3;
     @Option(names = "--warmup", description = "Warmup steps (default: 10% of steps, at most 100).")
@@ -59,7 +62,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("runs", "train");
     @Option(names = "--resume", paramLabel = "CHECKPOINT",
-            description = "Continue a run from its checkpoint (configs come from the checkpoint).")
+            description = "Continue a run from its checkpoint: model, optimizer and step come from the checkpoint; "
+                    + "an explicit --steps extends the run (the schedule then stretches).")
     Path resume;
     @Option(names = "--eval-every", description = "Validation every N steps (default: steps/10).")
     Integer evalEvery;
@@ -85,7 +89,9 @@ final class TrainCommand implements Callable<Integer> {
                 evalEvery != null ? evalEvery : Math.max(1, steps / 10), evalBatches);
         if (compare == null) {
             check(base);
-            TrainRun.Result r = TrainRun.run(label(base), base, tc, corpus, resume, out, diagnostics,
+            int resumeSteps = resume != null && spec.commandLine().getParseResult().hasMatchedOption("--steps")
+                    ? steps : 0;
+            TrainRun.Result r = TrainRun.run(label(base), base, tc, corpus, resume, resumeSteps, out, diagnostics,
                     checkpointEvery, System.out);
             printTable(List.of(r));
             System.out.println("wrote " + out.resolve("metrics.csv") + ", summary.json, loss.png, "
@@ -103,7 +109,7 @@ final class TrainCommand implements Callable<Integer> {
         List<LossPlot.Curve> curves = new ArrayList<>();
         for (GptConfig v : variants) {
             String key = compare.substring(0, compare.indexOf('=')).trim();
-            TrainRun.Result r = TrainRun.run(label(v), v, tc, corpus, null,
+            TrainRun.Result r = TrainRun.run(label(v), v, tc, corpus, null, 0,
                     out.resolve(key + "-" + value(v, key)), diagnostics, checkpointEvery, System.out);
             results.add(r);
             TrainRun.addCurves(curves, r);

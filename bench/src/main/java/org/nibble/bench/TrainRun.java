@@ -35,11 +35,11 @@ final class TrainRun {
      * Trains (fresh, or continuing {@code resume}) until {@code train.steps()}, evaluating every
      * {@code train.evalEvery()} steps and at the end; writes everything into {@code out}.
      */
-    static Result run(String label, GptConfig gc, TrainConfig tc, Corpus corpus, Path resume, Path out,
-                      boolean diagnostics, int checkpointEvery, PrintStream log) throws IOException {
+    static Result run(String label, GptConfig gc, TrainConfig tc, Corpus corpus, Path resume, int resumeSteps,
+                      Path out, boolean diagnostics, int checkpointEvery, PrintStream log) throws IOException {
         Files.createDirectories(out);
         Scope.resetPeak();
-        Trainer t = resume != null ? Trainer.resume(resume, corpus) : new Trainer(gc, tc, corpus);
+        Trainer t = resume != null ? Trainer.resume(resume, corpus, resumeSteps) : new Trainer(gc, tc, corpus);
         try (t) {
             gc = t.model().config();
             tc = t.trainConfig();
@@ -52,6 +52,24 @@ final class TrainRun {
             Path csv = out.resolve("metrics.csv");
             boolean append = resume != null && Files.exists(csv);
             List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
+            if (append) {
+                // a resumed run continues the earlier curves (rows up to the checkpoint's step)
+                for (String line : Files.readAllLines(csv).subList(1, Files.readAllLines(csv).size())) {
+                    String[] f = line.split(",", -1);
+                    try {
+                        long st = Long.parseLong(f[0]);
+                        if (st > t.step()) {
+                            continue;
+                        }
+                        trainCurve.add(new double[]{st, Double.parseDouble(f[1])});
+                        if (!f[2].isEmpty()) {
+                            valCurve.add(new double[]{st, Double.parseDouble(f[2])});
+                        }
+                    } catch (RuntimeException ignored) {
+                        // a partial last line of an interrupted run
+                    }
+                }
+            }
             double stepSeconds = 0, lastVal = Double.NaN;
             long tokens = 0;
             String failure = null;

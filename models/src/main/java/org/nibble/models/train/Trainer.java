@@ -233,10 +233,24 @@ public final class Trainer implements AutoCloseable {
 
     /** Loads the model (and optimizer state) of a checkpoint; {@code corpus} supplies the batches to continue. */
     public static Trainer resume(Path path, Corpus corpus) throws IOException {
+        return resume(path, corpus, 0);
+    }
+
+    /**
+     * Like {@link #resume(Path, Corpus)}, but with {@code steps > 0} the run's total becomes {@code steps} (to extend a
+     * finished run; the cosine schedule is stretched from the resumed step on, so the trajectory differs from a run
+     * planned that long).
+     */
+    public static Trainer resume(Path path, Corpus corpus, int steps) throws IOException {
         try (Scope tmp = Scope.open("checkpoint")) {
             SafeTensors.Loaded l = SafeTensors.read(path, tmp);
             CheckpointInfo info = info(l.metadata(), path);
-            Trainer tr = new Trainer(info.gpt(), info.train(), corpus);
+            TrainConfig t = info.train();
+            if (steps > 0) {
+                t = new TrainConfig(steps, t.batch(), t.lr(), t.minLrRatio(), t.warmup(), t.weightDecay(), t.beta1(),
+                        t.beta2(), t.eps(), t.clip(), t.seed(), t.evalEvery(), t.evalBatches());
+            }
+            Trainer tr = new Trainer(info.gpt(), t, corpus);
             try {
                 for (Param p : tr.model.params()) {
                     copy(path, l, p.name(), p.value());
