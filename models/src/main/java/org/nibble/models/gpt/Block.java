@@ -44,6 +44,16 @@ public final class Block implements Layer {
         this.n2out = kind == Placement.PERI ? Norms.create(cfg.norm(), c, prefix + ".ln2out", params) : null;
     }
 
+    /** The norm layers of this block (2 or 4). */
+    List<Layer> norms() {
+        List<Layer> ns = new ArrayList<>(List.of(n1, n2));
+        if (n1out != null) {
+            ns.add(n1out);
+            ns.add(n2out);
+        }
+        return ns;
+    }
+
     /** The block's placement form. */
     public Placement kind() {
         return kind;

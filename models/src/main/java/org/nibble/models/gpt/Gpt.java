@@ -192,6 +192,28 @@ public final class Gpt implements AutoCloseable {
         clock.setStep(step);
     }
 
+    /**
+     * Train or eval mode of the norms (only batch-statistic norms such as PowerNorm and Unified behave differently:
+     * eval uses their running statistics and leaves them unchanged).
+     */
+    public void setTraining(boolean on) {
+        List<Layer> ns = new ArrayList<>();
+        if (embedNorm != null) {
+            ns.add(embedNorm);
+        }
+        for (Block b : blocks) {
+            ns.addAll(b.norms());
+        }
+        if (finalNorm != null) {
+            ns.add(finalNorm);
+        }
+        for (Layer n : ns) {
+            if (n instanceof org.nibble.models.norm.Norm norm) {
+                norm.train(on);
+            }
+        }
+    }
+
     /** Sets every parameter gradient to zero. */
     public void zeroGrad() {
         for (Param p : params) {

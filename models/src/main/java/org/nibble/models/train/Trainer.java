@@ -124,11 +124,16 @@ public final class Trainer implements AutoCloseable {
     /** Mean validation loss over {@code evalBatches} fixed batches. */
     public double evaluate() {
         double sum = 0;
-        for (int i = 0; i < tc.evalBatches(); i++) {
-            BatchSampler.Batch b = val.get(i);
-            try (Scope s = Scope.open("eval")) {
-                sum += model.forward(b.tokens(), b.targets(), b.batch(), b.len(), s);
+        model.setTraining(false);
+        try {
+            for (int i = 0; i < tc.evalBatches(); i++) {
+                BatchSampler.Batch b = val.get(i);
+                try (Scope s = Scope.open("eval")) {
+                    sum += model.forward(b.tokens(), b.targets(), b.batch(), b.len(), s);
+                }
             }
+        } finally {
+            model.setTraining(true);
         }
         return sum / tc.evalBatches();
     }
