@@ -47,6 +47,7 @@ final class GenerateCommand implements Callable<Integer> {
         ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
         long t0 = System.nanoTime();
         try (Gpt model = Trainer.loadModel(checkpoint)) {
+            model.setTraining(false);
             int ctx = model.config().ctx();
             int[] history = new int[p.length + tokens];
             for (int i = 0; i < p.length; i++) {
