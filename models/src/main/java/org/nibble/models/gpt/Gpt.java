@@ -27,6 +27,8 @@ import static org.nibble.kernels.Simd.FLOAT;
  * <p>Initialization (papers.md 3, 4): every Linear and both embeddings N(0, 0.02), biases 0, norm gains 1. The output
  * projections of attention and MLP get GPT-2's depth-scaled std 0.02/sqrt(2L) for PRE, PERI and MIX; LNS uses the
  * plain 0.02 (the LNS paper: scaled init diminishes its gain) and so does POST (the original Post-LN Transformer).
+ * The Mix-LN repository's unusual embedding std sqrt(2/5) (papers.md 3) is not reproduced: all placements share the
+ * 0.02 embedding init (as the LNS repository does) so comparisons differ only in the placement.
  */
 public final class Gpt implements AutoCloseable {
     /** Standard deviation of the weight init. */
