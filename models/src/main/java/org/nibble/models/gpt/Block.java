@@ -124,7 +124,7 @@ public final class Block implements Layer {
 
     static Tensor add(Tensor a, Tensor b, Scope step) {
         Tensor out = step.zeros(DType.F32, a.shape());
-        FloatOps.add((int) a.numel(), a.segment(), a.offset(), b.segment(), b.offset(), out.segment(), 0);
+        Ops.add((int) a.numel(), a.segment(), a.offset(), b.segment(), b.offset(), out.segment(), 0);
         return out;
     }
 

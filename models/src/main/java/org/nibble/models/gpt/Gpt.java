@@ -4,7 +4,6 @@ import org.nibble.engine.DType;
 import org.nibble.engine.Rng;
 import org.nibble.engine.Scope;
 import org.nibble.engine.Tensor;
-import org.nibble.kernels.FloatOps;
 import org.nibble.models.Layer;
 import org.nibble.models.Param;
 
@@ -135,7 +134,7 @@ public final class Gpt implements AutoCloseable {
                 throw new IllegalArgumentException("tokens[" + i + "]: expected 0 <= id < " + cfg.vocab() + ", got "
                         + tok);
             }
-            FloatOps.add(c, te, (long) tok * c, pe, (long) (i % len) * c, xs, (long) i * c);
+            Ops.add(c, te, (long) tok * c, pe, (long) (i % len) * c, xs, (long) i * c);
         }
         if (embedNorm != null) {
             x = embedNorm.forward(x, step);
@@ -181,8 +180,8 @@ public final class Gpt implements AutoCloseable {
         // embedding scatter in token order (deterministic)
         MemorySegment d = dx.segment(), gte = wte.grad().segment(), gpe = wpe.grad().segment();
         for (int i = 0; i < n; i++) {
-            FloatOps.add(c, gte, (long) tokens[i] * c, d, (long) i * c, gte, (long) tokens[i] * c);
-            FloatOps.add(c, gpe, (long) (i % len) * c, d, (long) i * c, gpe, (long) (i % len) * c);
+            Ops.addInto(c, d, (long) i * c, gte, (long) tokens[i] * c);
+            Ops.addInto(c, d, (long) i * c, gpe, (long) (i % len) * c);
         }
     }
 
@@ -260,7 +259,7 @@ public final class Gpt implements AutoCloseable {
             int c = cfg.dim();
             try (Scope step = Scope.open("decode")) {
                 Tensor x = step.zeros(DType.F32, 1, 1, c);
-                FloatOps.add(c, wte.value().segment(), (long) token * c, wpe.value().segment(), (long) pos * c,
+                Ops.add(c, wte.value().segment(), (long) token * c, wpe.value().segment(), (long) pos * c,
                         x.segment(), 0);
                 if (embedNorm != null) {
                     x = embedNorm.forward(x, step);

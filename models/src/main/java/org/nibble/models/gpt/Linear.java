@@ -3,7 +3,6 @@ package org.nibble.models.gpt;
 import org.nibble.engine.DType;
 import org.nibble.engine.Scope;
 import org.nibble.engine.Tensor;
-import org.nibble.kernels.FloatOps;
 import org.nibble.models.Layer;
 import org.nibble.models.Param;
 
@@ -54,7 +53,7 @@ public final class Linear implements Layer {
         if (bias != null) {
             var b = bias.value().segment();
             for (int r = 0; r < n; r++) {
-                FloatOps.add(out, y.segment(), (long) r * out, b, 0, y.segment(), (long) r * out);
+                Ops.addInto(out, b, 0, y.segment(), (long) r * out);
             }
         }
         return y;
@@ -69,7 +68,7 @@ public final class Linear implements Layer {
         if (bias != null) {
             var db = bias.grad().segment();
             for (int r = 0; r < n; r++) {
-                FloatOps.add(out, db, 0, dy.segment(), dy.offset() + (long) r * out, db, 0);
+                Ops.addInto(out, dy.segment(), dy.offset() + (long) r * out, db, 0);
             }
         }
         return dx;

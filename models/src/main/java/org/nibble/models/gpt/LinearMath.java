@@ -2,7 +2,6 @@ package org.nibble.models.gpt;
 
 import org.nibble.engine.Scope;
 import org.nibble.engine.Tensor;
-import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.quant.ShiftLinear;
 
 /**
@@ -107,7 +106,7 @@ public interface LinearMath {
             Tensor tmp = step.zeros(org.nibble.engine.DType.F32, out, in);
             ShiftLinear.weightGrad(n, in, out, dy.segment(), dy.offset(), x.segment(), x.offset(), bits, groups,
                     seed, tmp.segment(), 0);
-            FloatOps.add(out * in, dw.segment(), dw.offset(), tmp.segment(), 0, dw.segment(), dw.offset());
+            Ops.addInto(out * in, tmp.segment(), 0, dw.segment(), dw.offset());
         }
 
         @Override

@@ -38,6 +38,22 @@ public final class Ops {
         GemmF32.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
+    /**
+     * {@code dst[i] += src[i]} for {@code n} elements, as {@link FloatOps#axpy} with alpha 1 ({@code fma(x, 1, y)} is
+     * exactly {@code x + y}). Used instead of {@code FloatOps.add}, whose shared lanewise body runs the Vector API's
+     * slow fallback when its operator argument is not a compile-time constant.
+     */
+    public static void addInto(int n, MemorySegment src, long srcOff, MemorySegment dst, long dstOff) {
+        FloatOps.axpy(n, 1f, src, srcOff, dst, dstOff);
+    }
+
+    /** {@code out = a + b} ({@code n} elements) into a distinct {@code out}. */
+    public static void add(int n, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out,
+                           long outOff) {
+        MemorySegment.copy(a, 4 * aOff, out, 4 * outOff, 4L * n);
+        FloatOps.axpy(n, 1f, b, bOff, out, outOff);
+    }
+
     /** Sequential sum (a fixed order: reductions here must not depend on JIT state or vector width). */
     static float sum(int n, MemorySegment x, long off) {
         float s = 0f;
