@@ -1,7 +1,7 @@
 package org.nibble.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
@@ -25,22 +25,23 @@ import static org.nibble.kernels.Simd.ORDER;
  * element is computed by the same sequence of operations whichever thread computes it.
  *
  * <h2>Algorithm</h2>
- * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns, K in blocks of {@code kc <= }
- * {@link #KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s
- * {@code mc x kc} block is packed; then the macro-kernel {@link #multiplyPacked} walks {@link #MR} x {@link #NR}
- * tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across the whole
- * {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR scalars of A and
- * issues {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1 broadcast = 15 of the
- * 16 AVX2 registers (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism ({@link Parallel#forRange})
- * cuts the output into column ranges that are multiples of NR (or row ranges, multiples of MR, when n is narrow); each
- * thread packs into its own reused scratch.
+ * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns; K in blocks of
+ * {@code kc <= KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s
+ * {@code mc x kc} block is packed (when all of M fits one block, A is packed once and B is packed four micro-panels
+ * at a time right before use, so it never round-trips through L3); then the macro-kernel walks {@link #MR} x
+ * {@link #NR} tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across
+ * the whole {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR
+ * scalars of A and issues {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1
+ * broadcast = 15 of the 16 AVX2 registers (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism
+ * ({@link Parallel#forRange}) cuts the output into column ranges that are multiples of NR (or row ranges, multiples
+ * of MR, when n is narrow); each thread packs into its own reused scratch.
  *
  * <h2>Packed panel layouts (public, for reuse by other GEMMs)</h2>
  * Integer GEMMs (ShiftMM: int8 codes unpacked to exact small floats, K chunked so float sums stay exact below 2^24)
  * can produce these panels themselves and call {@link #multiplyPacked} on them:
  * <pre>
  * packed A, an mc x kc block: ceil(mc / MR) micro-panels of MR * kc floats, one after the other.
- *     Micro-panel r holds rows r*MR .. r*MR+MR-1, ROW-major: element (i, p) at r*MR*kc + i*kc + p.
+ *     Micro-panel r holds rows r*MR .. r*MR+MR-1, k-major: element (i, p) at r*MR*kc + p*MR + i.
  *     Rows past mc are zero.                                                  size: packedASize(mc, kc)
  * packed B, a kc x nc block: ceil(nc / NR) micro-panels of kc * NR floats, one after the other.
  *     Micro-panel s holds columns s*NR .. s*NR+NR-1, k-major: element (p, j) at s*NR*kc + p*NR + j.
@@ -48,6 +49,8 @@ import static org.nibble.kernels.Simd.ORDER;
  * </pre>
  * {@link #packA} and {@link #packB} produce them from float matrices; {@link #multiplyPacked} computes
  * {@code C[mc x nc] = alpha * Apacked * Bpacked + beta * C} single-threaded (the caller parallelises over tiles).
+ * Each element's sum is one FMA chain in increasing p, so panels of integer-valued floats whose partial sums stay
+ * below 2^24 in magnitude give the exact integer result (with alpha = 1, beta = 0).
  * Packed offsets should be multiples of 16 elements (64 bytes) for aligned vector loads.
  */
 public final class GemmF32 {
@@ -61,11 +64,15 @@ public final class GemmF32 {
     public static final int MR = 6;
     /** Columns of the register tile: two vectors of {@link Simd#F32}. */
     public static final int NR = 2 * L;
-    /** Maximum depth of a packed block: a B micro-panel (KC * NR floats) stays in L1. */
-    public static final int KC = 256;
-    /** Rows of a packed A block (multiple of MR): MC * KC floats stay in L2. */
+    /**
+     * Maximum depth of a packed block. Deeper than the classic L1-sized 256: Java has no prefetch instruction, so
+     * each C-tile update (loads that miss to L3 stall retirement) must be amortised over a long k loop; 1024 measured
+     * 60 -> 80 GFLOP/s at 1024^3 on one Zen 3 core (the B micro-panel then streams from L2).
+     */
+    public static final int KC = 1024;
+    /** Rows of a packed A block (multiple of MR). */
     public static final int MC = 24 * MR;
-    /** Columns of a packed B block (multiple of NR): KC * NC floats stay in L3. */
+    /** Columns of a packed B block (multiple of NR): KC * NC floats (16 MiB at most) stay in L3. */
     public static final int NC = NR * (4096 / NR);
 
     /** Floats of a packed A block of {@code mc x kc} (rows rounded up to MR). */
@@ -191,6 +198,11 @@ public final class GemmF32 {
         }
     }
 
+    /**
+     * Columns of B packed at a time when M fits one row block: four micro-panels, so each row of B is read 4 * NR
+     * floats at a time (1 micro-panel at a time was 15% slower at M = 64: strided 64-byte reads are latency-bound).
+     */
+    private static final int FUSED_COLS = 4 * NR;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Depth of each K block: k cut into ceil(k / KC) nearly equal blocks (a function of k only). */
@@ -212,6 +224,18 @@ public final class GemmF32 {
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
                 float betaBlock = pc == 0 ? beta : 1f;
+                if (i1 - i0 <= MC) {
+                    // one row block: pack A once, then pack each B micro-panel right before its use, so it goes
+                    // from B straight into cache instead of through an L3-sized packed block
+                    packA(transA, a, aOff, lda, i0, pc, i1 - i0, kc, pa, 0);
+                    for (int jr = 0; jr < nc; jr += FUSED_COLS) {
+                        int nr = Math.min(FUSED_COLS, nc - jr);
+                        packB(transB, b, bOff, ldb, pc, jc + jr, kc, nr, pb, 0);
+                        macro(i1 - i0, nr, kc, alpha, pa, 0, pb, 0, betaBlock, c,
+                                cOff + (long) i0 * ldc + jc + jr, ldc, s.tile);
+                    }
+                    continue;
+                }
                 packB(transB, b, bOff, ldb, pc, jc, kc, nc, pb, 0);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
@@ -282,25 +306,28 @@ public final class GemmF32 {
     public static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int row0, int col0, int kc, int nc,
                              MemorySegment dst, long dstOff) {
         long db = dstOff * 4;
+        if (!transB) {
+            // rows of B are contiguous: walk them in order (long sequential reads the prefetcher follows) and
+            // deal each row's NR-wide pieces out to the panels
+            int full = nc / NR;
+            long src = (bOff + (long) row0 * ldb + col0) * 4;
+            packRowsWide(kc, full, b, src, 4L * ldb, dst, db, (long) kc * NR * 4);
+            if (nc % NR != 0) {
+                copyRowsPartial(kc, nc % NR, b, src + (long) full * NR * 4, 4L * ldb, dst,
+                        db + (long) full * NR * kc * 4);
+            }
+            return;
+        }
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             long panel = db + (long) jr * kc * 4;
-            if (!transB) {
-                long src = (bOff + (long) row0 * ldb + col0 + jr) * 4;
-                if (nr == NR) {
-                    copyRowsNR(kc, b, src, 4L * ldb, dst, panel);
+            // op(B)(p, j) = B[j][p]: column j of the panel is row (col0 + jr + j) of B
+            for (int j = 0; j < NR; j++) {
+                long d = panel + 4L * j;
+                if (j >= nr) {
+                    scatterZero(kc, dst, d, 4L * NR);
                 } else {
-                    copyRowsPartial(kc, nr, b, src, 4L * ldb, dst, panel);
-                }
-            } else {
-                // op(B)(p, j) = B[j][p]: column j of the panel is row (col0 + jr + j) of B
-                for (int j = 0; j < NR; j++) {
-                    long d = panel + 4L * j;
-                    if (j >= nr) {
-                        scatterZero(kc, dst, d, 4L * NR);
-                    } else {
-                        scatter(kc, b, (bOff + (long) (col0 + jr + j) * ldb + row0) * 4, dst, d, 4L * NR);
-                    }
+                    scatter(kc, b, (bOff + (long) (col0 + jr + j) * ldb + row0) * 4, dst, d, 4L * NR);
                 }
             }
         }
@@ -324,12 +351,16 @@ public final class GemmF32 {
         }
     }
 
-    /** kc rows of exactly NR floats (two vectors) from a strided source into a dense NR-wide panel. */
-    private static void copyRowsNR(int kc, MemorySegment src, long sb, long ldBytes, MemorySegment dst, long db) {
+    /** kc rows of {@code panels * NR} floats from a strided source, row p's piece q to panel q's row p. */
+    private static void packRowsWide(int kc, int panels, MemorySegment src, long sb, long ldBytes, MemorySegment dst,
+                                     long db, long panelBytes) {
         for (int p = 0; p < kc; p++) {
             long s = sb + ldBytes * p, d = db + (long) p * (NR * 4);
-            FloatVector.fromMemorySegment(S, src, s, ORDER).intoMemorySegment(dst, d, ORDER);
-            FloatVector.fromMemorySegment(S, src, s + 4L * L, ORDER).intoMemorySegment(dst, d + 4L * L, ORDER);
+            for (int q = 0; q < panels; q++) {
+                long sq = s + (long) q * (NR * 4), dq = d + q * panelBytes;
+                FloatVector.fromMemorySegment(S, src, sq, ORDER).intoMemorySegment(dst, dq, ORDER);
+                FloatVector.fromMemorySegment(S, src, sq + 4L * L, ORDER).intoMemorySegment(dst, dq + 4L * L, ORDER);
+            }
         }
     }
 
@@ -386,17 +417,23 @@ public final class GemmF32 {
         }
     }
 
-    /** Edge tiles: C = alpha * tile + beta * C for the valid mr x nr corner, the same formula as {@link #store}. */
+    /**
+     * Edge tiles: the kernel wrote the full MR x NR tile to scratch; C = alpha * tile + beta * C for the valid
+     * mr x nr corner, with masked vector accesses and exactly the operations of {@link #store}.
+     */
     private static void mergeTile(MemorySegment tile, int mr, int nr, float alpha, float beta, MemorySegment c,
                                   long cb, long ldcBytes) {
+        FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+        boolean readC = beta != 0;
         for (int i = 0; i < mr; i++) {
-            for (int j = 0; j < nr; j++) {
-                long o = cb + i * ldcBytes + 4L * j;
-                float r = alpha * tile.get(FLOAT, 4L * (i * NR + j));
-                if (beta != 0) {
-                    r = Math.fma(c.get(FLOAT, o), beta, r);
+            long row = cb + i * ldcBytes;
+            for (int j = 0; j < nr; j += L) {
+                VectorMask<Float> m = S.indexInRange(j, nr);
+                FloatVector r = FloatVector.fromMemorySegment(S, tile, 4L * (i * NR + j), ORDER).mul(va);
+                if (readC) {
+                    r = FloatVector.fromMemorySegment(S, c, row + 4L * j, ORDER, m).fma(vb, r);
                 }
-                c.set(FLOAT, o, r);
+                r.intoMemorySegment(c, row + 4L * j, ORDER, m);
             }
         }
     }
@@ -534,7 +571,7 @@ public final class GemmF32 {
                 s0 = FloatVector.fromMemorySegment(S, w, wb + o, ORDER)
                         .fma(FloatVector.fromMemorySegment(S, x, xb + o, ORDER), s0);
             }
-            float s = s0.reduceLanes(VectorOperators.ADD);
+            float s = hsum(s0);
             for (; p < k; p++) {
                 s = Math.fma(w.get(FLOAT, wb + 4L * p), x.get(FLOAT, xb + 4L * p), s);
             }
@@ -556,8 +593,7 @@ public final class GemmF32 {
                 s2 = FloatVector.fromMemorySegment(S, w, w2 + o, ORDER).fma(xv, s2);
                 s3 = FloatVector.fromMemorySegment(S, w, w3 + o, ORDER).fma(xv, s3);
             }
-            float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
-            float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+            float d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
             for (; p < k; p++) {
                 long o = 4L * p;
                 float xv = x.get(FLOAT, xb + o);
@@ -570,6 +606,19 @@ public final class GemmF32 {
             put(y, yb + yIncB, alpha * d1, beta);
             put(y, yb + 2 * yIncB, alpha * d2, beta);
             put(y, yb + 3 * yIncB, alpha * d3, beta);
+        }
+
+        /**
+         * Lane sum in lane order. Not {@code reduceLanes(ADD)}: its float order is unspecified and differs between
+         * the intrinsic and the interpreter/C1 fallback, which broke bit-identical results across thread counts
+         * (one chunk ran compiled, the other not yet).
+         */
+        private static float hsum(FloatVector v) {
+            float s = v.lane(0);
+            for (int i = 1; i < L; i++) {
+                s += v.lane(i);
+            }
+            return s;
         }
 
         private static void put(MemorySegment y, long yb, float v, float beta) {
