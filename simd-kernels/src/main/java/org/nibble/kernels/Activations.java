@@ -19,9 +19,10 @@ import static org.nibble.kernels.Simd.ORDER;
  * result does not depend on the thread count.
  *
  * <p>Accuracy against the twin: exp and the sigmoid-based functions within a few ulp; erf-based GELU within
- * {@code 1.5e-7 * max(1, |x|)} absolute (the erf bound of {@link VectorMath#erf} times |x|/2 plus rounding).
+ * {@code 1.5e-7 * max(1, |x|)} absolute (the erf bound of {@link VectorMath} times |x|/2 plus rounding).
  * Infinite inputs give the limits (GELU(-inf) = -0, GELU(+inf) = +inf, derivatives 0 or 1), NaN propagates: the
- * formulas clamp x where the function has reached its limit in float (GELU erf at -10 (+-10 in the derivative), GELU tanh at -20 (+-9), SiLU at -100 (+-80))
+ * formulas clamp x where the function has reached its limit in float (GELU erf at -10 (+-10 in the derivative), GELU
+ * tanh at -20 (+-9), SiLU at -100 (+-80))
  * so that no {@code inf * 0} appears.
  */
 public final class Activations {
@@ -42,17 +43,52 @@ public final class Activations {
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
     private static final float GELU_C = 0.044715f;
 
-    static FloatVector geluErfV(FloatVector x) {
-        FloatVector xc = x.max(-10f);
-        FloatVector phi = VectorMath.erf(xc.mul(INV_SQRT2)).fma(0.5f, 0.5f);
-        return xc.mul(phi);
+    /** Floats per block of the multi-pass erf kernels; the scratch blocks stay in L1 between the passes. */
+    private static final int BLOCK = 1024;
+
+    /** Vectors covering {@code n} elements: parallel chunks are cut on vector boundaries, so only the last has a
+     * tail. */
+    private static int blocks(int n) {
+        return (n + L - 1) / L;
     }
 
-    static FloatVector geluErfGradV(FloatVector x) {
-        FloatVector xc = x.max(-10f).min(10f);
-        FloatVector cdf = VectorMath.erf(xc.mul(INV_SQRT2)).fma(0.5f, 0.5f);
-        FloatVector pdf = VectorMath.exp(xc.mul(xc).mul(-0.5f)).mul(INV_SQRT_2PI);
-        return xc.fma(pdf, cdf);
+    /**
+     * The large-argument part of erf over one block, in two passes so that each compiled loop stays within C2's
+     * inlining budget (see {@link VectorMath}): with {@code a = min(|clamp(x) * scale|, 4)},
+     * {@code e = exp(-a^2)}, then {@code big = 1 - e * Q(a - 2.5)}, the magnitude of erf for {@code |u| >= 1}.
+     * BLOCK is a multiple of every species length, so the scratch arrays are read and written in whole vectors.
+     */
+    private static void erfLargePasses(int lo, int hi, float clampLo, float clampHi, float scale, MemorySegment x,
+                                       long xb, float[] e, float[] big) {
+        expPass(lo, hi, clampLo, clampHi, scale, x, xb, e);
+        factorPass(lo, hi, clampLo, clampHi, scale, x, xb, e, big);
+    }
+
+    /** {@code e = exp(-a^2)}, {@code a = min(|clamp(x) * scale|, 4)}. */
+    private static void expPass(int lo, int hi, float clampLo, float clampHi, float scale, MemorySegment x, long xb,
+                                float[] e) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector a = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).max(clampLo).min(clampHi)
+                    .mul(scale).abs().min(4f);
+            VectorMath.exp(a.mul(a).neg()).intoArray(e, i - lo);
+        }
+    }
+
+    /** {@code big = 1 - e * Q(a - 2.5)}. */
+    private static void factorPass(int lo, int hi, float clampLo, float clampHi, float scale, MemorySegment x,
+                                   long xb, float[] e, float[] big) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector a = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).max(clampLo).min(clampHi)
+                    .mul(scale).abs().min(4f);
+            FloatVector q = VectorMath.erfLargeFactor(a);
+            FloatVector.fromArray(S, e, i - lo).neg().fma(q, FloatVector.broadcast(S, 1f)).intoArray(big, i - lo);
+        }
+    }
+
+    /** erf(u) from the small-argument series, or +-big for |u| >= 1. */
+    private static FloatVector erfOf(FloatVector u, FloatVector big) {
+        FloatVector signed = big.reinterpretAsInts().or(u.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+        return VectorMath.erfSmall(u).blend(signed, u.abs().compare(VectorOperators.GE, 1f));
     }
 
     /** 2u = 2 sqrt(2/pi) (x + c x^3). */
@@ -100,47 +136,39 @@ public final class Activations {
         return neg.blend(FloatVector.broadcast(S, 1f), x.compare(VectorOperators.GT, 0f));
     }
 
-    /** {@code y = e^x} (see {@link VectorMath#exp} for the error bound). */
-    public static void exp(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> expRange(lo, hi, x, xb, y, yb));
-    }
 
-    private static void expRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
-            VectorMath.exp(v).intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            VectorMath.exp(v).intoMemorySegment(y, yb + 4L * i, ORDER, m);
-        }
-    }
-
-    /** {@code y = erf(x)} (absolute error below 1.2e-7, see {@link VectorMath#erf}). */
+    /** {@code y = erf(x)} (absolute error 5.6e-8 measured, see {@link VectorMath}). */
     public static void erf(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         Checks.checkCount("n", n);
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> erfRange(lo, hi, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            erfFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                erfFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void erfRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
-            VectorMath.erf(v).intoMemorySegment(y, yb + 4L * i, ORDER);
+    private static void erfFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        float[] e = new float[BLOCK], big = new float[BLOCK];
+        for (int b = lo; b < hi; b += BLOCK) {
+            int end = Math.min(hi, b + BLOCK);
+            erfLargePasses(b, end, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, 1f, x, xb, e, big);
+            erfFinishPass(b, end, x, xb, big, y, yb);
         }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            VectorMath.erf(v).intoMemorySegment(y, yb + 4L * i, ORDER, m);
+    }
+
+    private static void erfFinishPass(int lo, int hi, MemorySegment x, long xb, float[] big, MemorySegment y,
+                                      long yb) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector u = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
+            erfOf(u, FloatVector.fromArray(S, big, i - lo)).intoMemorySegment(y, yb + 4L * i, ORDER);
         }
     }
 
@@ -150,19 +178,58 @@ public final class Activations {
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> geluErfRange(lo, hi, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            geluErfFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                geluErfFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void geluErfRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
-            geluErfV(v).intoMemorySegment(y, yb + 4L * i, ORDER);
+    private static void geluErfFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        float[] e = new float[BLOCK], big = new float[BLOCK];
+        for (int b = lo; b < hi; b += BLOCK) {
+            int end = Math.min(hi, b + BLOCK);
+            erfLargePasses(b, end, -10f, Float.POSITIVE_INFINITY, INV_SQRT2, x, xb, e, big);
+            geluFinishPass(b, end, x, xb, big, y, yb);
         }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            geluErfV(v).intoMemorySegment(y, yb + 4L * i, ORDER, m);
+    }
+
+    private static void geluFinishPass(int lo, int hi, MemorySegment x, long xb, float[] big, MemorySegment y,
+                                       long yb) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector xc = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).max(-10f);
+            FloatVector phi = erfOf(xc.mul(INV_SQRT2), FloatVector.fromArray(S, big, i - lo)).fma(0.5f, 0.5f);
+            xc.mul(phi).intoMemorySegment(y, yb + 4L * i, ORDER);
+        }
+    }
+
+    /** {@code y = e^x} (see {@link VectorMath#exp} for the error bound). */
+    public static void exp(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        Checks.checkCount("n", n);
+        Checks.checkRange("x", x, xOff, n, 4);
+        Checks.checkRange("y", y, yOff, n, 4);
+        long xb = xOff * 4, yb = yOff * 4;
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            expFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                expFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
+    }
+
+    private static void expFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
+            VectorMath.exp(v).intoMemorySegment(y, yb + 4L * i, ORDER);
         }
     }
 
@@ -173,19 +240,22 @@ public final class Activations {
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> geluTanhRange(lo, hi, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            geluTanhFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                geluTanhFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void geluTanhRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void geluTanhFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             geluTanhV(v).intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            geluTanhV(v).intoMemorySegment(y, yb + 4L * i, ORDER, m);
         }
     }
 
@@ -195,19 +265,22 @@ public final class Activations {
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> siluRange(lo, hi, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            siluFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                siluFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void siluRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void siluFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             siluV(v).intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            siluV(v).intoMemorySegment(y, yb + 4L * i, ORDER, m);
         }
     }
 
@@ -217,19 +290,22 @@ public final class Activations {
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> eluRange(lo, hi, alpha, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            eluFull(from, full, alpha, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                eluFull(0, L, alpha, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void eluRange(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void eluFull(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment y, long yb) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             eluV(v, alpha).intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            eluV(v, alpha).intoMemorySegment(y, yb + 4L * i, ORDER, m);
         }
     }
 
@@ -239,19 +315,22 @@ public final class Activations {
         Checks.checkRange("x", x, xOff, n, 4);
         Checks.checkRange("y", y, yOff, n, 4);
         long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> seluRange(lo, hi, x, xb, y, yb));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            seluFull(from, full, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                seluFull(0, L, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
     }
 
-    private static void seluRange(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void seluFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             eluV(v, SELU_ALPHA).mul(SELU_SCALE).intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            eluV(v, SELU_ALPHA).mul(SELU_SCALE).intoMemorySegment(y, yb + 4L * i, ORDER, m);
         }
     }
 
@@ -263,26 +342,50 @@ public final class Activations {
         Checks.checkRange("dy", dy, dyOff, n, 4);
         Checks.checkRange("dx", dx, dxOff, n, 4);
         long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> geluErfBackwardRange(lo, hi, x, xb, dy, gb, dx, ob));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            geluErfBackwardFull(from, full, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                geluErfBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 
-    private static void geluErfBackwardRange(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
+    private static void geluErfBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
                                             MemorySegment dx, long ob) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
-            geluErfGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, m);
-            geluErfGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER, m);
+        float[] e = new float[BLOCK], big = new float[BLOCK];
+        for (int b = lo; b < hi; b += BLOCK) {
+            int end = Math.min(hi, b + BLOCK);
+            erfLargePasses(b, end, -10f, 10f, INV_SQRT2, x, xb, e, big);
+            densityPass(b, end, x, xb, e);
+            geluGradFinishPass(b, end, x, xb, dy, gb, e, big, dx, ob);
         }
     }
 
-    /** Backward of {@link #geluTanh}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code s + 2 x s (1 - s) u'(x)} with {@code s = sigmoid(2u)}. */
+    /** {@code e = x phi(x)}, the density term of the GELU derivative. */
+    private static void densityPass(int lo, int hi, MemorySegment x, long xb, float[] e) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector xc = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).max(-10f).min(10f);
+            VectorMath.exp(xc.mul(xc).mul(-0.5f)).mul(INV_SQRT_2PI).mul(xc).intoArray(e, i - lo);
+        }
+    }
+
+    private static void geluGradFinishPass(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
+                                           float[] e, float[] big, MemorySegment dx, long ob) {
+        for (int i = lo; i < hi; i += L) {
+            FloatVector xc = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).max(-10f).min(10f);
+            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
+            FloatVector cdf = erfOf(xc.mul(INV_SQRT2), FloatVector.fromArray(S, big, i - lo)).fma(0.5f, 0.5f);
+            cdf.add(FloatVector.fromArray(S, e, i - lo)).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
+        }
+    }
+
+    /** Backward of {@link #geluTanh}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code s + 2 x s (1 - s) u'(x)} with
+     * {@code s = sigmoid(2u)}. */
     public static void geluTanhBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
         Checks.checkCount("n", n);
@@ -290,26 +393,30 @@ public final class Activations {
         Checks.checkRange("dy", dy, dyOff, n, 4);
         Checks.checkRange("dx", dx, dxOff, n, 4);
         long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> geluTanhBackwardRange(lo, hi, x, xb, dy, gb, dx, ob));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            geluTanhBackwardFull(from, full, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                geluTanhBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 
-    private static void geluTanhBackwardRange(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
-                                            MemorySegment dx, long ob) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void geluTanhBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
+                                           MemorySegment dx, long ob) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
             geluTanhGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, m);
-            geluTanhGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER, m);
-        }
     }
 
-    /** Backward of {@link #silu}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code s (1 + x (1 - s))} with {@code s = sigmoid(x)}. */
+    /** Backward of {@link #silu}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code s (1 + x (1 - s))} with {@code s =
+     * sigmoid(x)}. */
     public static void siluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
         Checks.checkCount("n", n);
@@ -317,26 +424,30 @@ public final class Activations {
         Checks.checkRange("dy", dy, dyOff, n, 4);
         Checks.checkRange("dx", dx, dxOff, n, 4);
         long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> siluBackwardRange(lo, hi, x, xb, dy, gb, dx, ob));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            siluBackwardFull(from, full, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                siluBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 
-    private static void siluBackwardRange(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
-                                            MemorySegment dx, long ob) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void siluBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
+                                           MemorySegment dx, long ob) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
             siluGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, m);
-            siluGradV(v).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER, m);
-        }
     }
 
-    /** Backward of {@link #elu}: {@code dx = dy * f'(x)}, {@code f'(x) = }1 for {@code x > 0}, else {@code alpha e^x}. */
+    /** Backward of {@link #elu}: {@code dx = dy * f'(x)}, {@code f'(x) = }1 for {@code x > 0}, else {@code alpha
+     * e^x}. */
     public static void eluBackward(int n, float alpha, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
         Checks.checkCount("n", n);
@@ -344,26 +455,31 @@ public final class Activations {
         Checks.checkRange("dy", dy, dyOff, n, 4);
         Checks.checkRange("dx", dx, dxOff, n, 4);
         long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> eluBackwardRange(lo, hi, alpha, x, xb, dy, gb, dx, ob));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            eluBackwardFull(from, full, alpha, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                eluBackwardFull(0, L, alpha, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 
-    private static void eluBackwardRange(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment dy, long gb,
-                                            MemorySegment dx, long ob) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void eluBackwardFull(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment dy,
+            long gb,
+                                           MemorySegment dx, long ob) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
             eluGradV(v, alpha).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, m);
-            eluGradV(v, alpha).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER, m);
-        }
     }
 
-    /** Backward of {@link #selu}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code SELU_SCALE} for {@code x > 0}, else {@code SELU_SCALE * SELU_ALPHA e^x}. */
+    /** Backward of {@link #selu}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code SELU_SCALE} for {@code x > 0}, else
+     * {@code SELU_SCALE * SELU_ALPHA e^x}. */
     public static void seluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
         Checks.checkCount("n", n);
@@ -371,22 +487,25 @@ public final class Activations {
         Checks.checkRange("dy", dy, dyOff, n, 4);
         Checks.checkRange("dx", dx, dxOff, n, 4);
         long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, n, GRAIN, (lo, hi) -> seluBackwardRange(lo, hi, x, xb, dy, gb, dx, ob));
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            seluBackwardFull(from, full, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                seluBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 
-    private static void seluBackwardRange(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
-                                            MemorySegment dx, long ob) {
-        int i = lo;
-        for (; i <= hi - L; i += L) {
+    private static void seluBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
+                                           MemorySegment dx, long ob) {
+        for (int i = lo; i < hi; i += L) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
             eluGradV(v, SELU_ALPHA).mul(SELU_SCALE).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, m);
-            FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, m);
-            eluGradV(v, SELU_ALPHA).mul(SELU_SCALE).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER, m);
         }
     }
 }

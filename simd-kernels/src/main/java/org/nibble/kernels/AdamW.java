@@ -80,10 +80,10 @@ public final class AdamW {
                 isb = f.invSqrtBc2(), eps = f.eps();
         int i = lo;
         for (; i <= hi - L; i += L) {
-            FloatVector gv = RowOps.load(g, gb, i);
-            FloatVector mv = RowOps.load(m, mb, i).mul(b1).add(gv.mul(c1));
-            FloatVector vv = RowOps.load(v, vb, i).mul(b2).add(gv.mul(gv).mul(c2));
-            FloatVector pv = RowOps.load(p, pb, i).mul(decay);
+            FloatVector gv = FloatVector.fromMemorySegment(S, g, gb + 4L * i, ORDER);
+            FloatVector mv = FloatVector.fromMemorySegment(S, m, mb + 4L * i, ORDER).mul(b1).add(gv.mul(c1));
+            FloatVector vv = FloatVector.fromMemorySegment(S, v, vb + 4L * i, ORDER).mul(b2).add(gv.mul(gv).mul(c2));
+            FloatVector pv = FloatVector.fromMemorySegment(S, p, pb + 4L * i, ORDER).mul(decay);
             FloatVector denom = vv.sqrt().mul(isb).add(eps);
             pv.sub(mv.mul(step).div(denom)).intoMemorySegment(p, pb + 4L * i, ORDER);
             mv.intoMemorySegment(m, mb + 4L * i, ORDER);
@@ -91,10 +91,10 @@ public final class AdamW {
         }
         if (i < hi) {
             VectorMask<Float> k = S.indexInRange(i, hi);
-            FloatVector gv = RowOps.load(g, gb, i, k);
-            FloatVector mv = RowOps.load(m, mb, i, k).mul(b1).add(gv.mul(c1));
-            FloatVector vv = RowOps.load(v, vb, i, k).mul(b2).add(gv.mul(gv).mul(c2));
-            FloatVector pv = RowOps.load(p, pb, i, k).mul(decay);
+            FloatVector gv = FloatVector.fromMemorySegment(S, g, gb + 4L * i, ORDER, k);
+            FloatVector mv = FloatVector.fromMemorySegment(S, m, mb + 4L * i, ORDER, k).mul(b1).add(gv.mul(c1));
+            FloatVector vv = FloatVector.fromMemorySegment(S, v, vb + 4L * i, ORDER, k).mul(b2).add(gv.mul(gv).mul(c2));
+            FloatVector pv = FloatVector.fromMemorySegment(S, p, pb + 4L * i, ORDER, k).mul(decay);
             FloatVector denom = vv.sqrt().mul(isb).add(eps);
             pv.sub(mv.mul(step).div(denom)).intoMemorySegment(p, pb + 4L * i, ORDER, k);
             mv.intoMemorySegment(m, mb + 4L * i, ORDER, k);

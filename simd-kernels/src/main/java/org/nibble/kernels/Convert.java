@@ -119,10 +119,11 @@ public final class Convert {
         long sb = 4 * srcOff, db = 2 * dstOff;
         int i = 0;
         for (; i <= n - L; i += L) {
-            storeHalf(floatToHalf(RowOps.load(src, sb, i)), dst, db, i, null);
+            storeHalf(floatToHalf(FloatVector.fromMemorySegment(S, src, sb + 4L * i, ORDER)), dst, db, i, null);
         }
         if (i < n) {
-            storeHalf(floatToHalf(RowOps.load(src, sb, i, S.indexInRange(i, n))), dst, db, i, H.indexInRange(i, n));
+            storeHalf(floatToHalf(FloatVector.fromMemorySegment(S, src, sb + 4L * i, ORDER, S.indexInRange(i, n))),
+                    dst, db, i, H.indexInRange(i, n));
         }
     }
 
@@ -146,10 +147,11 @@ public final class Convert {
         long sb = 4 * srcOff, db = 2 * dstOff;
         int i = 0;
         for (; i <= n - L; i += L) {
-            storeHalf(floatToBf16(RowOps.load(src, sb, i)), dst, db, i, null);
+            storeHalf(floatToBf16(FloatVector.fromMemorySegment(S, src, sb + 4L * i, ORDER)), dst, db, i, null);
         }
         if (i < n) {
-            storeHalf(floatToBf16(RowOps.load(src, sb, i, S.indexInRange(i, n))), dst, db, i, H.indexInRange(i, n));
+            storeHalf(floatToBf16(FloatVector.fromMemorySegment(S, src, sb + 4L * i, ORDER, S.indexInRange(i, n))),
+                    dst, db, i, H.indexInRange(i, n));
         }
     }
 }

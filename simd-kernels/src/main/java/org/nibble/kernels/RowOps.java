@@ -21,68 +21,50 @@ final class RowOps {
     private static final VectorSpecies<Float> S = Simd.F32;
     private static final int L = S.length();
 
-    static FloatVector load(MemorySegment s, long b, int i) {
-        return FloatVector.fromMemorySegment(S, s, b + 4L * i, ORDER);
-    }
-
-    static FloatVector load(MemorySegment s, long b, int i, VectorMask<Float> m) {
-        return FloatVector.fromMemorySegment(S, s, b + 4L * i, ORDER, m);
-    }
-
     /** max_j (scale * x[j]); -Infinity for n == 0; NaN if any element is NaN. */
     static float scaledMax(int n, float scale, MemorySegment x, long xb) {
         FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i <= n - L; i += L) {
-            m = m.max(load(x, xb, i).mul(scale));
+            m = m.max(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).mul(scale));
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            m = m.max(load(x, xb, i, k).mul(scale).blend(Float.NEGATIVE_INFINITY, k.not()));
+            m = m.max(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).mul(scale)
+                    .blend(Float.NEGATIVE_INFINITY, k.not()));
         }
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** Writes {@code y[j] = exp(scale * x[j] - shift)} (skipped if {@code y == null}) and returns their sum. */
+    /**
+     * Writes {@code y[j] = exp(scale * x[j] - shift)} (skipped if {@code y == null}) and returns their sum. One loop
+     * body with a mask (all lanes but in the last vector) so exp is inlined once: C2 refuses helpers returning
+     * vectors once they are compiled large, and a boxed vector costs 10-30x.
+     */
     static float expShift(int n, float scale, float shift, MemorySegment x, long xb, MemorySegment y, long yb) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0;
-        int i = 0;
-        for (; i <= n - 2 * L; i += 2 * L) {
-            a0 = a0.add(expStore(scale, shift, x, xb, y, yb, i));
-            a1 = a1.add(expStore(scale, shift, x, xb, y, yb, i + L));
-        }
-        for (; i <= n - L; i += L) {
-            a0 = a0.add(expStore(scale, shift, x, xb, y, yb, i));
-        }
-        if (i < n) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < n; i += L) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(load(x, xb, i, k).mul(scale).sub(shift));
+            FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).mul(scale)
+                    .sub(shift));
             if (y != null) {
                 e.intoMemorySegment(y, yb + 4L * i, ORDER, k);
             }
-            a1 = a1.add(e, k);
+            acc = acc.add(e, k);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
-    }
-
-    private static FloatVector expStore(float scale, float shift, MemorySegment x, long xb, MemorySegment y, long yb,
-                                        int i) {
-        FloatVector e = VectorMath.exp(load(x, xb, i).mul(scale).sub(shift));
-        if (y != null) {
-            e.intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        return e;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** {@code y[j] *= a}. */
     static void scaleInPlace(int n, float a, MemorySegment y, long yb) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            load(y, yb, i).mul(a).intoMemorySegment(y, yb + 4L * i, ORDER);
+            FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER).mul(a).intoMemorySegment(y, yb + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            load(y, yb, i, k).mul(a).intoMemorySegment(y, yb + 4L * i, ORDER, k);
+            FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, k).mul(a)
+                    .intoMemorySegment(y, yb + 4L * i, ORDER, k);
         }
     }
 
@@ -103,15 +85,19 @@ final class RowOps {
         FloatVector a0 = FloatVector.zero(S), a1 = a0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {
-            a0 = load(x, xb, i).fma(load(y, yb, i), a0);
-            a1 = load(x, xb, i + L).fma(load(y, yb, i + L), a1);
+            a0 = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER), a0);
+            a1 = FloatVector.fromMemorySegment(S, x, xb + 4L * (i + L), ORDER)
+                    .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * (i + L), ORDER), a1);
         }
         for (; i <= n - L; i += L) {
-            a0 = load(x, xb, i).fma(load(y, yb, i), a0);
+            a0 = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER), a0);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            a1 = load(x, xb, i, k).fma(load(y, yb, i, k), a1);
+            a1 = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k)
+                    .fma(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, k), a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
@@ -121,14 +107,14 @@ final class RowOps {
         FloatVector a0 = FloatVector.zero(S), a1 = a0;
         int i = 0;
         for (; i <= n - 2 * L; i += 2 * L) {
-            a0 = a0.add(load(x, xb, i));
-            a1 = a1.add(load(x, xb, i + L));
+            a0 = a0.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, x, xb + 4L * (i + L), ORDER));
         }
         for (; i <= n - L; i += L) {
-            a0 = a0.add(load(x, xb, i));
+            a0 = a0.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER));
         }
         if (i < n) {
-            a1 = a1.add(load(x, xb, i, S.indexInRange(i, n)));
+            a1 = a1.add(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, S.indexInRange(i, n)));
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }

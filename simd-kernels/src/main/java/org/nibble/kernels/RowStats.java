@@ -60,16 +60,18 @@ public final class RowStats {
                              long outOff) {
         Checks.checkMatrix("x", x, xOff, rows, cols, ldx, 4);
         Checks.checkRange("out", out, outOff, rows, 4);
-        for (int r = 0; r < rows; r++) {
-            long xb = 4 * (xOff + (long) r * ldx);
-            float v = switch (kind) {
-                case SUM -> RowOps.sum(cols, x, xb);
-                case MAX -> RowOps.scaledMax(cols, 1f, x, xb);
-                case MEAN -> RowOps.sum(cols, x, xb) / cols;
-                default -> deviation(kind == VAR, cols, RowOps.sum(cols, x, xb) / cols, x, xb) / cols;
-            };
-            out.setAtIndex(FLOAT, outOff + r, v);
-        }
+        Parallel.forRange(0, rows, Softmax.rowGrain(cols), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long xb = 4 * (xOff + (long) r * ldx);
+                float v = switch (kind) {
+                    case SUM -> RowOps.sum(cols, x, xb);
+                    case MAX -> RowOps.scaledMax(cols, 1f, x, xb);
+                    case MEAN -> RowOps.sum(cols, x, xb) / cols;
+                    default -> deviation(kind == VAR, cols, RowOps.sum(cols, x, xb) / cols, x, xb) / cols;
+                };
+                out.setAtIndex(FLOAT, outOff + r, v);
+            }
+        });
     }
 
     /** Sum of (x - mean)^2 when {@code square}, else of |x - mean|. */
@@ -77,12 +79,12 @@ public final class RowStats {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector d = RowOps.load(x, xb, i).sub(mean);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(mean);
             acc = square ? d.fma(d, acc) : acc.add(d.abs());
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            FloatVector d = RowOps.load(x, xb, i, k).sub(mean);
+            FloatVector d = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).sub(mean);
             acc = square ? acc.add(d.mul(d), k) : acc.add(d.abs(), k);
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -108,11 +110,15 @@ public final class RowStats {
     private static void addRow(int n, MemorySegment x, long xb, MemorySegment b, long bb, MemorySegment y, long yb) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            RowOps.load(x, xb, i).add(RowOps.load(b, bb, i)).intoMemorySegment(y, yb + 4L * i, ORDER);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER)
+                    .add(FloatVector.fromMemorySegment(S, b, bb + 4L * i, ORDER))
+                            .intoMemorySegment(y, yb + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            RowOps.load(x, xb, i, k).add(RowOps.load(b, bb, i, k)).intoMemorySegment(y, yb + 4L * i, ORDER, k);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k)
+                    .add(FloatVector.fromMemorySegment(S, b, bb + 4L * i, ORDER, k))
+                            .intoMemorySegment(y, yb + 4L * i, ORDER, k);
         }
     }
 

@@ -105,12 +105,14 @@ public final class Softmax {
         float dot = RowOps.dot(n, y, yb, dy, gb);
         int i = 0;
         for (; i <= n - L; i += L) {
-            RowOps.load(dy, gb, i).sub(dot).mul(RowOps.load(y, yb, i)).mul(scale)
+            FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER).sub(dot)
+                    .mul(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER)).mul(scale)
                     .intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            RowOps.load(dy, gb, i, k).sub(dot).mul(RowOps.load(y, yb, i, k)).mul(scale)
+            FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, k).sub(dot)
+                    .mul(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, k)).mul(scale)
                     .intoMemorySegment(dx, ob + 4L * i, ORDER, k);
         }
     }
@@ -135,11 +137,12 @@ public final class Softmax {
         float lse = m + (float) Math.log(RowOps.expShift(n, 1f, m, x, xb, null, 0));
         int i = 0;
         for (; i <= n - L; i += L) {
-            RowOps.load(x, xb, i).sub(lse).intoMemorySegment(y, yb + 4L * i, ORDER);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(lse).intoMemorySegment(y, yb + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            RowOps.load(x, xb, i, k).sub(lse).intoMemorySegment(y, yb + 4L * i, ORDER, k);
+            FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER, k).sub(lse)
+                    .intoMemorySegment(y, yb + 4L * i, ORDER, k);
         }
     }
 
@@ -165,13 +168,15 @@ public final class Softmax {
         float s = RowOps.sum(n, dy, gb);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector p = VectorMath.exp(RowOps.load(y, yb, i));
-            p.mul(-s).add(RowOps.load(dy, gb, i)).intoMemorySegment(dx, ob + 4L * i, ORDER);
+            FloatVector p = VectorMath.exp(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER));
+            p.mul(-s).add(FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER))
+                    .intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = S.indexInRange(i, n);
-            FloatVector p = VectorMath.exp(RowOps.load(y, yb, i, k));
-            p.mul(-s).add(RowOps.load(dy, gb, i, k)).intoMemorySegment(dx, ob + 4L * i, ORDER, k);
+            FloatVector p = VectorMath.exp(FloatVector.fromMemorySegment(S, y, yb + 4L * i, ORDER, k));
+            p.mul(-s).add(FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER, k))
+                    .intoMemorySegment(dx, ob + 4L * i, ORDER, k);
         }
     }
 

@@ -11,7 +11,7 @@ import java.util.function.DoubleUnaryOperator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.nibble.kernels.KernelTestSupport.*;
+import static org.nibble.kernels.NnTestSupport.*;
 import static org.nibble.kernels.Simd.FLOAT;
 
 class ActivationsTest {
@@ -119,6 +119,8 @@ class ActivationsTest {
         checkFd("geluTanh", ActivationsScalar::geluTanh, ActivationsScalar::geluTanhGrad);
         checkFd("silu", ActivationsScalar::silu, ActivationsScalar::siluGrad);
         checkFd("elu", x -> ActivationsScalar.elu(x, ALPHA), x -> ActivationsScalar.eluGrad(x, ALPHA));
+        double sa = Activations.SELU_ALPHA, ss = Activations.SELU_SCALE;
+        checkFd("selu", x -> ss * ActivationsScalar.elu(x, sa), x -> ss * ActivationsScalar.eluGrad(x, sa));
         checkFd("erf", ActivationsScalar::erf, x -> 2 / Math.sqrt(Math.PI) * Math.exp(-x * x));
     }
 
@@ -187,6 +189,26 @@ class ActivationsTest {
         }
     }
 
+    /** ELU with alpha 1 is expm1 for x &lt; 0: relative error near 0 shows whether the series avoids cancellation. */
+    @Test
+    void expm1RelativeErrorBound() {
+        int n = 1 << 16;
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment x = floats(a, n), y = floats(a, n);
+            for (int i = 0; i < n; i++) {
+                double t = (i + 1.0) / n; // (0, 1]
+                x.setAtIndex(FLOAT, i, (float) (i % 2 == 0 ? -20 * t : -Math.pow(10, -8 * t)));
+            }
+            Activations.elu(n, 1f, x, 0, y, 0);
+            double max = 0;
+            for (int i = 0; i < n; i++) {
+                double e = Math.expm1(x.getAtIndex(FLOAT, i));
+                max = Math.max(max, Math.abs((y.getAtIndex(FLOAT, i) - e) / e));
+            }
+            assertTrue(max <= 3e-7, "expm1 max rel error " + max);
+        }
+    }
+
     @Test
     void knownValues() {
         try (Arena a = Arena.ofShared()) {
@@ -248,6 +270,33 @@ class ActivationsTest {
                 assertEquals(0.5f, sy.getAtIndex(FLOAT, 0), 1e-7f);
                 assertEquals(0f, sy.getAtIndex(FLOAT, 1), 1e-20f);
                 assertEquals(1f, sy.getAtIndex(FLOAT, 3));
+            }
+        }
+    }
+
+    /** Chunk boundaries move with the thread count; every element must still get the same bits. */
+    @Test
+    void resultsIndependentOfThreadCount() {
+        int n = 3 * Activations.GRAIN + 13;
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment x = random(a, 1, n, 11, -6, 6), g = random(a, 0, n, 12, -1, 1);
+            MemorySegment y1 = floats(a, n), y3 = floats(a, n);
+            int saved = Parallel.threads();
+            try {
+                for (Bwd b : new Bwd[]{Activations::geluErfBackward, Activations::geluTanhBackward}) {
+                    Parallel.setThreads(1);
+                    b.run(n, x, 1, g, 0, y1, 0);
+                    Parallel.setThreads(3);
+                    b.run(n, x, 1, g, 0, y3, 0);
+                    assertEquals(-1L, y1.mismatch(y3), "backward bits differ between 1 and 3 threads");
+                }
+                Parallel.setThreads(1);
+                Activations.geluErf(n, x, 1, y1, 0);
+                Parallel.setThreads(3);
+                Activations.geluErf(n, x, 1, y3, 0);
+                assertEquals(-1L, y1.mismatch(y3), "geluErf bits differ between 1 and 3 threads");
+            } finally {
+                Parallel.setThreads(saved);
             }
         }
     }

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.nibble.kernels.KernelTestSupport.*;
+import static org.nibble.kernels.NnTestSupport.*;
 import static org.nibble.kernels.Simd.FLOAT;
 import static org.nibble.kernels.Simd.INT;
 import static org.nibble.kernels.Simd.SHORT;

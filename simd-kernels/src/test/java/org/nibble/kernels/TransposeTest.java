@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.nibble.kernels.KernelTestSupport.*;
+import static org.nibble.kernels.NnTestSupport.*;
 import static org.nibble.kernels.Simd.FLOAT;
 
 class TransposeTest {

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.nibble.kernels.Simd.FLOAT;
 
 /** Shared helpers for the kernel tests: tail sizes, random segments, tolerant float comparison. */
-final class KernelTestSupport {
-    private KernelTestSupport() {
+final class NnTestSupport {
+    private NnTestSupport() {
     }
 
     /** Sizes that hit every vector tail for 128-, 256- and 512-bit species. */
