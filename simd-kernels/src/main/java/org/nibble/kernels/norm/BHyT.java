@@ -118,8 +118,7 @@ public final class BHyT {
         int upper = S.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector u = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).mul(va)
-                    .lanewise(VectorOperators.TANH);
+            FloatVector u = Tanh.tanh(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).mul(va));
             acc = acc.add(u);
             if (hasGamma) {
                 u = u.mul(FloatVector.fromMemorySegment(S, gamma, gb + 4L * i, ORDER));
@@ -131,7 +130,7 @@ public final class BHyT {
         }
         float check = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            float u = (float) Math.tanh(a * x.get(FLOAT, xb + 4L * i));
+            float u = Tanh.tanh(a * x.get(FLOAT, xb + 4L * i));
             check += u;
             if (hasGamma) {
                 u *= gamma.get(FLOAT, gb + 4L * i);
@@ -161,7 +160,7 @@ public final class BHyT {
         for (; i < upper; i += L) {
             FloatVector xv = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER);
             FloatVector d = FloatVector.fromMemorySegment(S, dy, dyb + 4L * i, ORDER);
-            FloatVector u = xv.mul(va).lanewise(VectorOperators.TANH);
+            FloatVector u = Tanh.tanh(xv.mul(va));
             FloatVector g = d;
             if (hasGamma) {
                 g = d.mul(FloatVector.fromMemorySegment(S, gamma, gb + 4L * i, ORDER));
@@ -175,7 +174,7 @@ public final class BHyT {
         float t = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             float xv = x.get(FLOAT, xb + 4L * i), d = dy.get(FLOAT, dyb + 4L * i);
-            float u = (float) Math.tanh(a * xv);
+            float u = Tanh.tanh(a * xv);
             float g = d;
             if (hasGamma) {
                 g = d * gamma.get(FLOAT, gb + 4L * i);

@@ -3,6 +3,7 @@ package org.nibble.kernels.norm;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,7 +26,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * saves   S (int32) and r (float) per row
  * backward, with g ≈ sg·gq (int8 codes of the gradient w.r.t. x̂, per-row scale sg) and x̂ ≈ outScale·out:
  *         G = Σgq, P = Σgq·out, Z = Σsgn(c) (int32; signs from the stored codes and S)
- *         dx_j = r·(g_j − G·sg/d − (sg·outScale·P/d)·(sgn(c_j) − Z/d))   = a·gq_j + b·sgn_j + c
+ *         dx_j = r·(g_j − G·sg/d − (sg·outScale·P/d)·(sgn(c_j) − Z/d))   = fma(gq_j, a, c) + b·sgn_j
  * </pre>
  * The per-row constants come from the shared helpers in {@link IntL1NormScalar}, and the per-element float
  * operations are the same IEEE operations in both implementations, so vector and twin agree bit for bit.
@@ -44,8 +45,18 @@ public final class IntL1Norm {
     static final VectorSpecies<Float> FS = IS.withLanes(float.class);
     static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(IS.length() * 8));
     private static final int L = IS.length();
+    /** Short lanes for the backward sums (16 per 256-bit vector) and the byte species with as many lanes. */
+    static final VectorSpecies<Short> SS = Simd.I16.length() >= 8 ? Simd.I16 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Byte> BSS = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.length() * 8));
+    static final VectorSpecies<Integer> IHALF = VectorSpecies.of(int.class,
+            VectorShape.forBitSize(SS.length() / 2 * 32));
+    private static final int SL = SS.length();
+    /** Short-lane iterations between flushes: |gq| ≤ 128 per element keeps 128 of them below 2^15. */
+    private static final int FLUSH = 128;
     /** 1.5·2^23: (v + M) − M rounds |v| < 2^22 to the nearest integer, ties to even (as Math.rint). */
     static final float MAGIC = 12582912f;
+    /** Float.floatToRawIntBits(MAGIC). */
+    static final int MAGIC_BITS = 0x4B400000;
 
     /**
      * Forward over {@code rows x width} int8 codes. {@code inScale} holds one F32 scale per row, {@code rowSum}
@@ -136,18 +147,46 @@ public final class IntL1Norm {
         return total;
     }
 
+    /**
+     * code = clamp(rint(e·F + B), ±127) with e = q − ⌊S/d⌋, F = d·f, B = −ρ·f (ρ = S − d·⌊S/d⌋), i.e. c·f with
+     * c = d·e − ρ, one fused multiply-add per element; rint is read from the bits of {@code v + 1.5·2^23} (exact for
+     * |v| < 2^22; rows where |e·F + B| could exceed 2^21 take the clamped path {@link #requantizeWide}).
+     */
     private static void requantize(int n, MemorySegment q, long qb, int s, float f, MemorySegment out, long ob) {
+        int m = Math.floorDiv(s, n);
+        float bigF = IntL1NormScalar.rowF(n, f), bigB = IntL1NormScalar.rowB(n, s, f);
+        if (!IntL1NormScalar.narrowRow(bigF, bigB)) {
+            requantizeWide(n, q, qb, s, f, out, ob);
+            return;
+        }
+        IntVector vm = IntVector.broadcast(IS, m);
+        FloatVector vf = FloatVector.broadcast(FS, bigF), vb = FloatVector.broadcast(FS, bigB);
+        int upper = IS.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += L) {
+            FloatVector e = (FloatVector) codes(q, qb + i).sub(vm).convert(VectorOperators.I2F, 0);
+            e.fma(vf, vb).add(MAGIC).reinterpretAsInts().sub(MAGIC_BITS).max(-127).min(127)
+                    .convertShape(VectorOperators.I2B, BS, 0).reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (; i < n; i++) {
+            out.set(Simd.BYTE, ob + i, IntL1NormScalar.codeNarrow(q.get(Simd.BYTE, qb + i) - m, bigF, bigB));
+        }
+    }
+
+    /** The clamped path: c = d·q − S clamped to ±cmax, then rint(c·f) as above. */
+    private static void requantizeWide(int n, MemorySegment q, long qb, int s, float f, MemorySegment out, long ob) {
+        int cmax = IntL1NormScalar.clampBound(f);
         IntVector vs = IntVector.broadcast(IS, s);
         int upper = IS.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
-            FloatVector v = (FloatVector) codes(q, qb + i).mul(n).sub(vs).convert(VectorOperators.I2F, 0);
-            v = v.mul(f).max(-127f).min(127f).add(MAGIC).sub(MAGIC);
-            v.convert(VectorOperators.F2I, 0).convertShape(VectorOperators.I2B, BS, 0)
-                    .reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
+            IntVector c = codes(q, qb + i).mul(n).sub(vs).max(-cmax).min(cmax);
+            FloatVector v = ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(f).add(MAGIC);
+            v.reinterpretAsInts().sub(MAGIC_BITS).max(-127).min(127)
+                    .convertShape(VectorOperators.I2B, BS, 0).reinterpretAsBytes().intoMemorySegment(out, ob + i, ORDER);
         }
         for (; i < n; i++) {
-            out.set(Simd.BYTE, ob + i, IntL1NormScalar.code(n * q.get(Simd.BYTE, qb + i) - s, f));
+            out.set(Simd.BYTE, ob + i, IntL1NormScalar.code(n * q.get(Simd.BYTE, qb + i) - s, f, cmax));
         }
     }
 
@@ -166,26 +205,33 @@ public final class IntL1Norm {
         dxPass(n, q, qb, s, gq, gb, a, b, c, dx, dxb);
     }
 
-    /** acc = {G = Σgq, P = Σgq·out, Z = Σsgn(d·q − S)}. */
+    /**
+     * acc = {G = Σgq, P = Σgq·out, Z = Σsgn(d·q − S)}. sgn(d·q − S) = [q > ⌊S/d⌋] − [q < ⌈S/d⌉] (q is an integer),
+     * so Z is two mask counts.
+     */
     static void backwardSums(int n, MemorySegment q, long qb, int s, MemorySegment out, long ob,
                              MemorySegment gq, long gb, long[] acc) {
-        IntVector vs = IntVector.broadcast(IS, s);
+        int hi = Math.floorDiv(s, n), lo = -Math.floorDiv(-s, n);
         long tg = 0, tp = 0, tz = 0;
-        int upper = IS.loopBound(n);
-        int block = L << 16; // |gq·out| <= 2^14 per element: 2^16 elements per lane stay below 2^31
+        int upper = SS.loopBound(n);
         int i = 0;
         while (i < upper) {
-            int end = Math.min(upper, i + block);
-            IntVector ag = IntVector.zero(IS), ap = ag, az = ag;
-            for (; i < end; i += L) {
-                IntVector g = codes(gq, gb + i);
+            int end = Math.min(upper, i + FLUSH * SL);
+            ShortVector ag = ShortVector.zero(SS);
+            IntVector p0 = IntVector.zero(IHALF), p1 = p0;
+            for (; i < end; i += SL) {
+                ShortVector g = shorts(gq, gb + i);
                 ag = ag.add(g);
-                ap = ap.add(g.mul(codes(out, ob + i)));
-                az = az.add(sign(codes(q, qb + i).mul(n).sub(vs)));
+                ShortVector p = g.mul(shorts(out, ob + i)); // |gq·out| ≤ 128·127 fits a short
+                p0 = p0.add(p.convertShape(VectorOperators.S2I, IHALF, 0));
+                p1 = p1.add(p.convertShape(VectorOperators.S2I, IHALF, 1));
+                ShortVector qv = shorts(q, qb + i);
+                tz += qv.compare(VectorOperators.GT, (short) hi).trueCount()
+                        - qv.compare(VectorOperators.LT, (short) lo).trueCount();
             }
-            tg += ag.reduceLanesToLong(VectorOperators.ADD);
-            tp += ap.reduceLanesToLong(VectorOperators.ADD);
-            tz += az.reduceLanesToLong(VectorOperators.ADD);
+            tg += ((IntVector) ag.convertShape(VectorOperators.S2I, IHALF, 0)).reduceLanes(VectorOperators.ADD)
+                    + ((IntVector) ag.convertShape(VectorOperators.S2I, IHALF, 1)).reduceLanes(VectorOperators.ADD);
+            tp += p0.add(p1).reduceLanesToLong(VectorOperators.ADD);
         }
         for (; i < n; i++) {
             int g = gq.get(Simd.BYTE, gb + i);
@@ -198,23 +244,31 @@ public final class IntL1Norm {
         acc[2] = tz;
     }
 
-    /** dx = a·gq + (b·sgn + c). */
+    /** int8 codes at byte offset {@code b}, sign-extended to short lanes. */
+    private static ShortVector shorts(MemorySegment seg, long b) {
+        return (ShortVector) ByteVector.fromMemorySegment(BSS, seg, b, ORDER).convertShape(VectorOperators.B2S, SS, 0);
+    }
+
+    /** dx = fma(gq, a, c) + (b·sgn), the sign term as a blend of ±b by the two threshold masks. */
     private static void dxPass(int n, MemorySegment q, long qb, int s, MemorySegment gq, long gb, float a, float b,
                                float c, MemorySegment dx, long dxb) {
-        IntVector vs = IntVector.broadcast(IS, s);
-        FloatVector va = FloatVector.broadcast(FS, a), vb = FloatVector.broadcast(FS, b);
-        FloatVector vc = FloatVector.broadcast(FS, c);
+        int hi = Math.floorDiv(s, n), lo = -Math.floorDiv(-s, n);
+        FloatVector va = FloatVector.broadcast(FS, a), vc = FloatVector.broadcast(FS, c);
+        FloatVector vb = FloatVector.broadcast(FS, b), vnb = FloatVector.broadcast(FS, -b), zero = FloatVector.zero(FS);
         int upper = IS.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
             FloatVector g = (FloatVector) codes(gq, gb + i).convert(VectorOperators.I2F, 0);
-            FloatVector t = (FloatVector) sign(codes(q, qb + i).mul(n).sub(vs)).convert(VectorOperators.I2F, 0);
-            g.fma(va, t.fma(vb, vc)).intoMemorySegment(dx, dxb + 4L * i, ORDER);
+            IntVector qv = codes(q, qb + i);
+            FloatVector t = zero.blend(vb, qv.compare(VectorOperators.GT, hi).cast(FS))
+                    .blend(vnb, qv.compare(VectorOperators.LT, lo).cast(FS));
+            g.fma(va, vc).add(t).intoMemorySegment(dx, dxb + 4L * i, ORDER);
         }
         for (; i < n; i++) {
             float g = gq.get(Simd.BYTE, gb + i);
-            float t = Integer.signum(n * q.get(Simd.BYTE, qb + i) - s);
-            dx.set(Simd.FLOAT, dxb + 4L * i, Math.fma(g, a, Math.fma(t, b, c)));
+            int sg = Integer.signum(n * q.get(Simd.BYTE, qb + i) - s);
+            float t = sg > 0 ? b : sg < 0 ? -b : 0f;
+            dx.set(Simd.FLOAT, dxb + 4L * i, Math.fma(g, a, c) + t);
         }
     }
 
@@ -223,9 +277,5 @@ public final class IntL1Norm {
         return (IntVector) ByteVector.fromMemorySegment(BS, seg, b, ORDER).castShape(IS, 0);
     }
 
-    /** sgn(c) = (c >> 31) | (-c >>> 31): 1, 0 or -1 (c is never Integer.MIN_VALUE here). */
-    private static IntVector sign(IntVector c) {
-        return c.lanewise(VectorOperators.ASHR, 31).or(c.neg().lanewise(VectorOperators.LSHR, 31));
-    }
 
 }

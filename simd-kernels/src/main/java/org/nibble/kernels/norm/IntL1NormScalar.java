@@ -42,8 +42,13 @@ public final class IntL1NormScalar {
             float f = outFactor(d, r, scale, outScale);
             rowSum.setAtIndex(INT, rsOff + row, s);
             rstd.setAtIndex(FLOAT, rOff + row, (float) r);
+            int m = Math.floorDiv(s, d);
+            float bigF = rowF(d, f), bigB = rowB(d, s, f);
+            int cmax = clampBound(f);
             for (int i = 0; i < d; i++) {
-                out.set(BYTE, or + i, code(d * q.get(BYTE, qr + i) - s, f));
+                int qi = q.get(BYTE, qr + i);
+                out.set(BYTE, or + i, narrowRow(bigF, bigB) ? codeNarrow(qi - m, bigF, bigB)
+                        : code(d * qi - s, f, cmax));
             }
         }
     }
@@ -74,8 +79,9 @@ public final class IntL1NormScalar {
             float a = dxA(d, centred, r, sg), b = dxB(d, r, sg, outScale, tp), c = dxC(d, centred, r, sg, outScale, tg, tp, tz);
             for (int i = 0; i < d; i++) {
                 float g = gq.get(BYTE, gr + i);
-                float t = Integer.signum(d * q.get(BYTE, qr + i) - s);
-                dx.setAtIndex(FLOAT, dxr + i, Math.fma(g, a, Math.fma(t, b, c)));
+                int sgn = Integer.signum(d * q.get(BYTE, qr + i) - s);
+                float t = sgn > 0 ? b : sgn < 0 ? -b : 0f;
+                dx.setAtIndex(FLOAT, dxr + i, Math.fma(g, a, c) + t);
             }
         }
     }
@@ -92,12 +98,46 @@ public final class IntL1NormScalar {
         return (float) ((double) scale * r / ((double) d * outScale));
     }
 
-    /** The int8 code of c·f: clamp to ±127, round to nearest even by the 1.5·2^23 trick (as the vector path). */
-    static byte code(int c, float f) {
-        float v = c * f;
-        v = Math.min(Math.max(v, -127f), 127f);
-        v = (v + IntL1Norm.MAGIC) - IntL1Norm.MAGIC;
-        return (byte) (int) v;
+    /**
+     * The int8 code of c·f: c clamped to ±cmax, then rint by the 1.5·2^23 trick read from the float's bits (exact for
+     * |c·f| < 2^22, which the clamp guarantees), then clamped to ±127 — the same IEEE operations as the vector path.
+     */
+    static byte code(int c, float f, int cmax) {
+        int cc = Math.min(Math.max(c, -cmax), cmax);
+        float v = cc * f + IntL1Norm.MAGIC;
+        int k = Float.floatToRawIntBits(v) - IntL1Norm.MAGIC_BITS;
+        return (byte) Math.min(Math.max(k, -127), 127);
+    }
+
+    /**
+     * The int8 code of e·F + B (e = q − ⌊S/d⌋): one fma, rint from the float's bits, clamp to ±127; valid when
+     * {@link #narrowRow} holds.
+     */
+    static byte codeNarrow(int e, float bigF, float bigB) {
+        float v = Math.fma((float) e, bigF, bigB) + IntL1Norm.MAGIC;
+        int k = Float.floatToRawIntBits(v) - IntL1Norm.MAGIC_BITS;
+        return (byte) Math.min(Math.max(k, -127), 127);
+    }
+
+    /** F = d·f. */
+    static float rowF(int d, float f) {
+        return (float) ((double) d * f);
+    }
+
+    /** B = −ρ·f with ρ = S − d·⌊S/d⌋ ∈ [0, d). */
+    static float rowB(int d, int s, float f) {
+        long rho = s - (long) d * Math.floorDiv(s, d);
+        return (float) (-(double) rho * f);
+    }
+
+    /** True when |e·F + B| < 2^21 for every |e| ≤ 256, so the rint trick needs no clamp. */
+    static boolean narrowRow(float bigF, float bigB) {
+        return 256.0 * Math.abs(bigF) + Math.abs(bigB) < (1 << 21);
+    }
+
+    /** Bound on |c| before requantizing: ceil(128/f), so |c·f| stays ≲ 128 (capped at 2^30). */
+    static int clampBound(float f) {
+        return (int) Math.min(1 << 30, Math.ceil(128.0 / f));
     }
 
     /** a = r·sg (coefficient of gq_j); 0 for a centred row of width 1, whose x − mean(x) is identically 0. */

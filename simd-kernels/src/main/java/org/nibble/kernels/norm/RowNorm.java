@@ -1,7 +1,6 @@
 package org.nibble.kernels.norm;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Parallel;
@@ -323,7 +322,8 @@ public final class RowNorm {
                                boolean hasGamma, MemorySegment dy, long dyb, MemorySegment dgamma, long dgb,
                                float[] acc) {
         FloatVector vc = FloatVector.broadcast(S, c), vr = FloatVector.broadcast(S, r);
-        FloatVector ag = FloatVector.zero(S), agx = ag, as = ag;
+        FloatVector ag = FloatVector.zero(S), agx = ag;
+        int pos = 0, neg = 0;
         int upper = S.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
@@ -338,10 +338,11 @@ public final class RowNorm {
             }
             ag = ag.add(g);
             agx = g.fma(xh, agx);
-            as = as.add(sign(xc));
+            pos += xc.compare(VectorOperators.GT, 0f).trueCount();
+            neg += xc.compare(VectorOperators.LT, 0f).trueCount();
         }
         float sg = ag.reduceLanes(VectorOperators.ADD), sgx = agx.reduceLanes(VectorOperators.ADD);
-        float ss = as.reduceLanes(VectorOperators.ADD);
+        float ss = pos - neg;
         for (; i < n; i++) {
             float d = dy.get(FLOAT, dyb + 4L * i);
             float xc = x.get(FLOAT, xb + 4L * i) - c;
@@ -358,12 +359,6 @@ public final class RowNorm {
         acc[0] = sg;
         acc[1] = sgx;
         acc[2] = ss;
-    }
-
-    /** sgn(v) lanewise: 1, -1 or 0 (NaN lanes give 0; NaN rows were rejected before). */
-    static FloatVector sign(FloatVector v) {
-        VectorMask<Float> pos = v.compare(VectorOperators.GT, 0f), neg = v.compare(VectorOperators.LT, 0f);
-        return FloatVector.zero(S).blend(1f, pos).blend(-1f, neg);
     }
 
     /** dx = r·g − c0 − c1·x̂. */
@@ -397,7 +392,9 @@ public final class RowNorm {
                              boolean hasGamma, MemorySegment dy, long dyb, MemorySegment dx, long dxb, float c0,
                              float c1) {
         FloatVector vc = FloatVector.broadcast(S, c), vr = FloatVector.broadcast(S, r);
-        FloatVector v0 = FloatVector.broadcast(S, -c0), v1 = FloatVector.broadcast(S, -c1);
+        // the sign term −c0 − c1·sgn as a blend of three precomputed constants
+        FloatVector v0 = FloatVector.broadcast(S, -c0), m1 = FloatVector.broadcast(S, Math.fma(-1f, c1, -c0));
+        FloatVector p1 = FloatVector.broadcast(S, Math.fma(1f, c1, -c0));
         int upper = S.loopBound(n);
         int i = 0;
         for (; i < upper; i += L) {
@@ -405,8 +402,9 @@ public final class RowNorm {
             if (hasGamma) {
                 g = g.mul(FloatVector.fromMemorySegment(S, gamma, gb + 4L * i, ORDER));
             }
-            FloatVector t = sign(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(vc));
-            g.fma(vr, t.fma(v1, v0)).intoMemorySegment(dx, dxb + 4L * i, ORDER);
+            FloatVector xc = FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).sub(vc);
+            FloatVector t = v0.blend(m1, xc.compare(VectorOperators.GT, 0f)).blend(p1, xc.compare(VectorOperators.LT, 0f));
+            g.fma(vr, t).intoMemorySegment(dx, dxb + 4L * i, ORDER);
         }
         for (; i < n; i++) {
             float g = dy.get(FLOAT, dyb + 4L * i);

@@ -182,6 +182,8 @@ class NormKernelsTest {
                     for (int i = 0; i < w; i++) {
                         q.set(org.nibble.kernels.Simd.BYTE, off + i, (byte) 5);
                         q.set(org.nibble.kernels.Simd.BYTE, off + ld + i, (byte) (i % 2 == 0 ? -128 : 127));
+                        // nearly constant row: tiny σ1, huge per-row factor (the clamped "wide" requantize path)
+                        q.set(org.nibble.kernels.Simd.BYTE, off + 2L * ld + i, (byte) (i == w / 2 ? 6 : 5));
                     }
                 }
                 MemorySegment s = floats(rows);
@@ -354,6 +356,32 @@ class NormKernelsTest {
         assertTrue(e.getMessage().contains("dyt") && e.getMessage().contains("row 0"), e.getMessage());
         assertThrows(ArithmeticException.class,
                 () -> BHyT.forward(1, w, 3f, 10f, 1e-6f, true, x, 0, w, null, 0, null, 0, y, 0, w, v, 0));
+    }
+
+    @Test
+    void tanhIsWithinThreeTenMillionthsOfMathTanh() {
+        float[] xs = new float[20001 + 8];
+        for (int i = 0; i <= 20000; i++) {
+            xs[i] = -12f + 24f * i / 20000;
+        }
+        float[] special = {0f, -0f, 1e-30f, -1e-8f, Float.MIN_VALUE, 9f, 100f, Float.POSITIVE_INFINITY};
+        System.arraycopy(special, 0, xs, 20001, special.length);
+        MemorySegment in = floats(xs.length), out = floats(xs.length);
+        MemorySegment.copy(xs, 0, in, FLOAT, 0, xs.length);
+        int lanes = org.nibble.kernels.Simd.F32_LANES;
+        for (int i = 0; i + lanes <= xs.length; i += lanes) {
+            Tanh.tanh(jdk.incubator.vector.FloatVector.fromMemorySegment(org.nibble.kernels.Simd.F32, in, 4L * i,
+                    java.nio.ByteOrder.LITTLE_ENDIAN)).intoMemorySegment(out, 4L * i, java.nio.ByteOrder.LITTLE_ENDIAN);
+        }
+        for (int i = 0; i + lanes <= xs.length; i++) {
+            double ref = Math.tanh(xs[i]);
+            float v = i < xs.length / lanes * lanes ? out.getAtIndex(FLOAT, i) : Tanh.tanh(xs[i]);
+            assertEquals(ref, v, 3e-7, "vector tanh(" + xs[i] + ")");
+            assertEquals(ref, Tanh.tanh(xs[i]), 3e-7, "scalar tanh(" + xs[i] + ")");
+            assertEquals(Float.floatToIntBits(Tanh.tanh(xs[i])), Float.floatToIntBits(v), "vector == scalar at " + xs[i]);
+        }
+        assertTrue(Float.isNaN(Tanh.tanh(Float.NaN)));
+        assertEquals(-1f, Tanh.tanh(Float.NEGATIVE_INFINITY));
     }
 
     @Test
