@@ -7,9 +7,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Checks;
+import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
 import org.nibble.kernels.Simd;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static org.nibble.kernels.Simd.BYTE;
@@ -43,8 +45,9 @@ import static org.nibble.kernels.Simd.ORDER;
  * <h2>Layouts</h2>
  * {@code transA}: A is stored {@code k x m} (else {@code m x k}); {@code transB}: B is stored {@code n x k} (else
  * {@code k x n}); all row-major with the given leading dimensions, int8. {@code A . B^T} (the forward layout, both
- * operands contiguous along K) runs a dot-product register tile over float rows; the other layouts run an
- * outer-product micro-kernel ({@code MR x 2L}) over packed float panels.
+ * operands contiguous along K) runs a dot-product register tile over float rows; the other layouts unpack int8
+ * into {@link GemmF32}'s packed float panels and run its register-blocked {@code MR x 2L} micro-kernel
+ * ({@link GemmF32#multiplyPacked}), one call per K chunk.
  */
 public final class ShiftMM {
     private ShiftMM() {
@@ -83,12 +86,10 @@ public final class ShiftMM {
     private static final VectorSpecies<Byte> SB = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(64, 8 * L)));
     private static final boolean SB_FULL = SB.length() == L;
-    /** Outer-product register tile: MR rows x NR = 2 vectors of columns (6 x 16 on AVX2: 12 accumulators). */
-    static final int MR = 6, NR = 2 * L;
+    /** GemmF32's register tile: MR rows x NR = 2 vectors of columns (6 x 16 on AVX2: 12 accumulators). */
+    static final int MR = GemmF32.MR, NR = GemmF32.NR;
     /** Dot-product register tile (forward layout): DM rows of A x DN rows of B, 12 accumulators. */
     static final int DM = 4, DN = 3;
-    /** A panels per cache block (MC = 72 rows: 72 x 1024 floats = 288 KiB of the 1 MiB L2). */
-    private static final int MC_PANELS = 12;
 
     /**
      * The epilogue scale of papers.md 1.4: {@code sA0 * sB0 * 2^-(GA-1) * 2^-(GB-1)}, exact in double (the product of
@@ -169,83 +170,158 @@ public final class ShiftMM {
 
     // ------------------------------------------------------------------ outer-product route (NN, TN, TT)
 
-    private static void runOuter(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
-                                 long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
-                                 int ldc, boolean intOut) {
+    /** Largest K chunk of the outer-product route; {@code -Dnibble.shiftmm.kc} overrides (<= 1040, for tuning). */
+    static final int OUTER_KC = Math.min(1040, Integer.getInteger("nibble.shiftmm.kc", CHUNK));
+    /** Output columns per compute block (multiple of NR): the float/int block buffers stay in L2. */
+    private static final int NCB = NR * Math.max(1, 256 / NR);
+    /** Output rows per compute block (multiple of MR). */
+    private static final int MCB = GemmF32.MC;
+
+    /** Per-thread native scratch: packed A, packed B, float block; and the int block. */
+    private static final class Scratch {
+        final MemorySegment[] seg = new MemorySegment[3];
+        int[] acc = new int[0];
+
+        MemorySegment seg(int slot, long floats) {
+            if (seg[slot] == null || seg[slot].byteSize() < floats * 4) {
+                seg[slot] = Arena.ofAuto().allocate(Math.max(64, floats * 4), 64);
+            }
+            return seg[slot];
+        }
+
+        int[] acc(int n) {
+            if (acc.length < n) {
+                acc = new int[n];
+            }
+            return acc;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> OUTER = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Candidate (1) in GEMM form: op(A) and op(B) are unpacked from int8 into the packed float panels of
+     * {@link GemmF32} (its public panel layout), K cut into chunks of at most {@link #OUTER_KC} (<= 1040: exact), and
+     * {@link GemmF32#multiplyPacked}, the FP32 register-blocked micro-kernel, multiplies them. One chunk: the exact
+     * float sums land in C and are scaled in place; several: each chunk's float block is added to an int32 block.
+     */
+    static void runOuter(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
+                         long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
+                         int ldc, boolean intOut) {
+        int chunks = Math.max(1, (k + OUTER_KC - 1) / OUTER_KC);
+        int[] k0 = new int[chunks + 1];
+        long[] pa0 = new long[chunks + 1], pb0 = new long[chunks + 1];
+        for (int ch = 0; ch < chunks; ch++) {   // nearly equal chunks, a function of k only
+            k0[ch + 1] = (int) ((long) k * (ch + 1) / chunks);
+            int kc = k0[ch + 1] - k0[ch];
+            pa0[ch + 1] = pa0[ch] + GemmF32.packedASize(m, kc);
+            pb0[ch + 1] = pb0[ch] + GemmF32.packedBSize(kc, n);
+        }
+        Scratch main = OUTER.get();
+        MemorySegment pa = main.seg(0, pa0[chunks]), pb = main.seg(1, pb0[chunks]);
         int mp = (m + MR - 1) / MR, np = (n + NR - 1) / NR;
-        float[] ap = scratch(0, (long) mp * k * MR), bp = scratch(1, (long) np * k * NR);
-        // pack: int8 -> float panels (the only conversion; amortized over the other operand's extent)
-        Parallel.forRange(0, mp, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
+        int grainA = Math.max(1, 8192 / Math.max(1, k)), grainB = Math.max(1, 4096 / Math.max(1, k));
+        Parallel.forRange(0, mp, grainA, (lo, hi) -> {
             for (int ip = lo; ip < hi; ip++) {
-                packA(transA, a, aOff, lda, ip * MR, Math.min(MR, m - ip * MR), k, ap, ip * k * MR);
+                for (int ch = 0; ch < chunks; ch++) {
+                    int kc = k0[ch + 1] - k0[ch];
+                    packA(transA, a, aOff, lda, ip * MR, Math.min(MR, m - ip * MR), k0[ch], kc, pa,
+                            pa0[ch] + (long) ip * MR * kc);
+                }
             }
         });
-        Parallel.forRange(0, np, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
+        Parallel.forRange(0, np, grainB, (lo, hi) -> {
             for (int jp = lo; jp < hi; jp++) {
-                packB(transB, b, bOff, ldb, jp * NR, Math.min(NR, n - jp * NR), k, bp, jp * k * NR);
+                for (int ch = 0; ch < chunks; ch++) {
+                    int kc = k0[ch + 1] - k0[ch];
+                    packB(transB, b, bOff, ldb, jp * NR, Math.min(NR, n - jp * NR), k0[ch], kc, pb,
+                            pb0[ch] + (long) jp * NR * kc);
+                }
             }
         });
-        Parallel.forRange(0, np, 1, (lo, hi) -> {
-            int[] tile = new int[MR * NR];
-            for (int ib = 0; ib < mp; ib += MC_PANELS) {
-                int ie = Math.min(mp, ib + MC_PANELS);
-                for (int jp = lo; jp < hi; jp++) {
-                    for (int ip = ib; ip < ie; ip++) {
-                        java.util.Arrays.fill(tile, 0);
-                        kernelOuter(ap, ip * k * MR, bp, jp * k * NR, k, tile);
-                        epilogue(tile, NR, ip * MR, jp * NR, Math.min(MR, m - ip * MR), Math.min(NR, n - jp * NR),
-                                alpha, c, cOff, ldc, intOut);
+        boolean direct = chunks == 1 && !intOut;
+        Parallel.forRange(0, np, Math.max(1, (int) (4e6 / (2.0 * m * k * NR + 1))), (lo, hi) -> {
+            Scratch sc = OUTER.get();
+            MemorySegment tmp = direct ? null : sc.seg(2, (long) MCB * NCB);
+            int[] acc = direct ? null : sc.acc(MCB * NCB);
+            for (int j0 = lo * NR; j0 < Math.min(n, hi * NR); j0 += NCB) {
+                int nc = Math.min(Math.min(NCB, n - j0), hi * NR - j0);
+                for (int i0 = 0; i0 < m; i0 += MCB) {
+                    int mc = Math.min(MCB, m - i0);
+                    if (direct) {
+                        GemmF32.multiplyPacked(mc, nc, k, 1f, pa, (long) i0 * k, pb, (long) j0 * k, 0f, c,
+                                cOff + (long) i0 * ldc + j0, ldc);
+                        scaleInPlace(mc, nc, alpha, c, cOff + (long) i0 * ldc + j0, ldc);
+                        continue;
+                    }
+                    java.util.Arrays.fill(acc, 0, mc * nc, 0);
+                    for (int ch = 0; ch < chunks; ch++) {
+                        int kc = k0[ch + 1] - k0[ch];
+                        GemmF32.multiplyPacked(mc, nc, kc, 1f, pa, pa0[ch] + (long) i0 * kc, pb,
+                                pb0[ch] + (long) j0 * kc, 0f, tmp, 0, nc);
+                        addToInt(mc * nc, tmp, acc);
+                    }
+                    for (int r = 0; r < mc; r++) {
+                        epilogueRow(acc, r * nc, nc, alpha, c, cOff + (long) (i0 + r) * ldc + j0, intOut);
                     }
                 }
             }
         });
     }
 
-    /** Panel of A rows {@code i0 .. i0+rows-1} (zero-padded to MR): {@code ap[base + p*MR + r] = A(i0+r, p)}. */
-    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int rows, int k,
-                              float[] ap, int base) {
-        if (transA) {   // A stored k x m: MR contiguous bytes per p
-            for (int p = 0; p < k; p++) {
-                long src = aOff + (long) p * lda + i0;
-                int dst = base + p * MR;
-                for (int r = 0; r < MR; r++) {
-                    ap[dst + r] = r < rows ? a.get(BYTE, src + r) : 0f;
-                }
-            }
-        } else {        // A stored m x k: walk each row contiguously, scatter with stride MR
-            for (int r = 0; r < MR; r++) {
-                long src = aOff + (long) (i0 + r) * lda;
-                for (int p = 0; p < k; p++) {
-                    ap[base + p * MR + r] = r < rows ? a.get(BYTE, src + p) : 0f;
+    /** Packed-A micro-panel (GemmF32 layout, row-major: (i, p) at i*kc + p) of rows i0.., columns p0..p0+kc. */
+    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int rows, int p0, int kc,
+                              MemorySegment dst, long dstOff) {
+        for (int r = 0; r < MR; r++) {
+            long d = dstOff + (long) r * kc;
+            if (r >= rows) {
+                dst.asSlice(d * 4, 4L * kc).fill((byte) 0);
+            } else if (!transA) {   // contiguous row: vector int8 -> float
+                bytesToFloats(a, aOff + (long) (i0 + r) * lda + p0, kc, dst, d);
+            } else {                // A stored k x m: strided gather
+                long src = aOff + (long) p0 * lda + i0 + r;
+                for (int p = 0; p < kc; p++) {
+                    dst.setAtIndex(FLOAT, d + p, a.get(BYTE, src + (long) p * lda));
                 }
             }
         }
     }
 
-    /** Panel of B columns {@code j0 .. j0+cols-1} (zero-padded to NR): {@code bp[base + p*NR + j] = B(p, j0+j)}. */
-    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int j0, int cols, int k,
-                              float[] bp, int base) {
+    /** Packed-B micro-panel (GemmF32 layout, k-major: (p, j) at p*NR + j) of columns j0.., rows p0..p0+kc. */
+    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int j0, int cols, int p0, int kc,
+                              MemorySegment dst, long dstOff) {
         if (!transB && cols == NR && SB_FULL) {   // B stored k x n, full panel: two vector conversions per p
-            for (int p = 0; p < k; p++) {
-                long src = bOff + (long) p * ldb + j0;
-                int dst = base + p * NR;
-                toFloats(b, src).intoArray(bp, dst);
-                toFloats(b, src + L).intoArray(bp, dst + L);
+            for (int p = 0; p < kc; p++) {
+                long src = bOff + (long) (p0 + p) * ldb + j0, d = (dstOff + (long) p * NR) * 4;
+                toFloats(b, src).intoMemorySegment(dst, d, ORDER);
+                toFloats(b, src + L).intoMemorySegment(dst, d + 4L * L, ORDER);
             }
         } else if (!transB) {
-            for (int p = 0; p < k; p++) {
-                long src = bOff + (long) p * ldb + j0;
+            for (int p = 0; p < kc; p++) {
+                long src = bOff + (long) (p0 + p) * ldb + j0;
                 for (int j = 0; j < NR; j++) {
-                    bp[base + p * NR + j] = j < cols ? b.get(BYTE, src + j) : 0f;
+                    dst.setAtIndex(FLOAT, dstOff + (long) p * NR + j, j < cols ? b.get(BYTE, src + j) : 0f);
                 }
             }
-        } else {        // B stored n x k
+        } else {        // B stored n x k: walk each B row contiguously, scatter with stride NR
             for (int j = 0; j < NR; j++) {
-                long src = bOff + (long) (j0 + j) * ldb;
-                for (int p = 0; p < k; p++) {
-                    bp[base + p * NR + j] = j < cols ? b.get(BYTE, src + p) : 0f;
+                long src = bOff + (long) (j0 + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) {
+                    dst.setAtIndex(FLOAT, dstOff + (long) p * NR + j, j < cols ? b.get(BYTE, src + p) : 0f);
                 }
             }
+        }
+    }
+
+    private static void bytesToFloats(MemorySegment s, long off, int n, MemorySegment dst, long dstOff) {
+        int p = 0;
+        if (SB_FULL) {
+            for (; p + L <= n; p += L) {
+                toFloats(s, off + p).intoMemorySegment(dst, (dstOff + p) * 4, ORDER);
+            }
+        }
+        for (; p < n; p++) {
+            dst.setAtIndex(FLOAT, dstOff + p, s.get(BYTE, off + p));
         }
     }
 
@@ -254,76 +330,48 @@ public final class ShiftMM {
                 .convertShape(VectorOperators.B2F, S, 0);
     }
 
-    /**
-     * MR x NR outer-product micro-kernel over float panels: per contraction index, two B vectors, MR broadcasts of A,
-     * 12 FMAs. Float sums restart every {@link #CHUNK} indices and are added to the int tile (exactness bound).
-     */
-    private static void kernelOuter(float[] ap, int aBase, float[] bp, int bBase, int k, int[] tile) {
-        for (int k0 = 0; k0 < k; k0 += CHUNK) {
-            int ke = Math.min(k, k0 + CHUNK);
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-            for (int p = k0; p < ke; p++) {
-                int bo = bBase + p * NR, ao = aBase + p * MR;
-                FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + L);
-                FloatVector av = FloatVector.broadcast(S, ap[ao]);
-                c00 = av.fma(b0, c00);
-                c01 = av.fma(b1, c01);
-                av = FloatVector.broadcast(S, ap[ao + 1]);
-                c10 = av.fma(b0, c10);
-                c11 = av.fma(b1, c11);
-                av = FloatVector.broadcast(S, ap[ao + 2]);
-                c20 = av.fma(b0, c20);
-                c21 = av.fma(b1, c21);
-                av = FloatVector.broadcast(S, ap[ao + 3]);
-                c30 = av.fma(b0, c30);
-                c31 = av.fma(b1, c31);
-                av = FloatVector.broadcast(S, ap[ao + 4]);
-                c40 = av.fma(b0, c40);
-                c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, ap[ao + 5]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
-            }
-            addInt(tile, 0, c00);
-            addInt(tile, L, c01);
-            addInt(tile, NR, c10);
-            addInt(tile, NR + L, c11);
-            addInt(tile, 2 * NR, c20);
-            addInt(tile, 2 * NR + L, c21);
-            addInt(tile, 3 * NR, c30);
-            addInt(tile, 3 * NR + L, c31);
-            addInt(tile, 4 * NR, c40);
-            addInt(tile, 4 * NR + L, c41);
-            addInt(tile, 5 * NR, c50);
-            addInt(tile, 5 * NR + L, c51);
+    /** acc[0..n) += (int) tmp[0..n): the chunk's float sums are exact integers below 2^24. */
+    private static void addToInt(int n, MemorySegment tmp, int[] acc) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector.fromArray(Simd.I32, acc, i).add((IntVector) FloatVector.fromMemorySegment(S, tmp, 4L * i, ORDER)
+                    .convert(VectorOperators.F2I, 0)).intoArray(acc, i);
+        }
+        for (; i < n; i++) {
+            acc[i] += (int) tmp.getAtIndex(FLOAT, i);
         }
     }
 
-    /** tile[off..off+L) += (int) v: v holds exact integers below 2^24, so F2I is exact. */
-    private static void addInt(int[] tile, int off, FloatVector v) {
-        IntVector.fromArray(Simd.I32, tile, off).add((IntVector) v.convert(VectorOperators.F2I, 0))
-                .intoArray(tile, off);
+    /** C row = (float) (acc * alpha), or the int accumulator itself. */
+    private static void epilogueRow(int[] acc, int off, int cols, double alpha, MemorySegment c, long cb,
+                                    boolean intOut) {
+        int j = 0;
+        if (!intOut) {
+            for (; j + L <= cols; j += L) {
+                scale(IntVector.fromArray(Simd.I32, acc, off + j), alpha).intoMemorySegment(c, (cb + j) * 4, ORDER);
+            }
+            for (; j < cols; j++) {
+                c.setAtIndex(FLOAT, cb + j, (float) (acc[off + j] * alpha));
+            }
+        } else {
+            for (; j < cols; j++) {
+                c.setAtIndex(INT, cb + j, acc[off + j]);
+            }
+        }
     }
 
-    /** Writes the valid {@code rows x cols} part of an int tile (row stride {@code ts}) to C. */
-    private static void epilogue(int[] tile, int ts, int i0, int j0, int rows, int cols, double alpha,
-                                 MemorySegment c, long cOff, int ldc, boolean intOut) {
+    /** C block = (float) ((double) C * alpha): C holds exact integer float sums (one chunk, |sum| < 2^24). */
+    private static void scaleInPlace(int rows, int cols, double alpha, MemorySegment c, long cOff, int ldc) {
         for (int r = 0; r < rows; r++) {
-            long cb = cOff + (long) (i0 + r) * ldc + j0;
+            long cb = cOff + (long) r * ldc;
             int j = 0;
-            if (!intOut) {
-                for (; j + L <= cols; j += L) {
-                    scale(IntVector.fromArray(Simd.I32, tile, r * ts + j), alpha)
-                            .intoMemorySegment(c, cb * 4 + 4L * j, ORDER);
-                }
-                for (; j < cols; j++) {
-                    c.setAtIndex(FLOAT, cb + j, (float) (tile[r * ts + j] * alpha));
-                }
-            } else {
-                for (; j < cols; j++) {
-                    c.setAtIndex(INT, cb + j, tile[r * ts + j]);
-                }
+            for (; j + L <= cols; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, c, (cb + j) * 4, ORDER);
+                scale((IntVector) v.convert(VectorOperators.F2I, 0), alpha).intoMemorySegment(c, (cb + j) * 4,
+                        ORDER);
+            }
+            for (; j < cols; j++) {
+                c.setAtIndex(FLOAT, cb + j, (float) ((int) c.getAtIndex(FLOAT, cb + j) * alpha));
             }
         }
     }
