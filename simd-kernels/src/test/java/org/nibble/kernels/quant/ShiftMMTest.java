@@ -198,4 +198,23 @@ class ShiftMMTest {
             assertTrue(Math.sqrt(err / norm) < 0.1, "relative error " + Math.sqrt(err / norm));
         }
     }
+
+    @Test
+    void losingCandidatesEqualScalarTwinToo() {
+        SplittableRandom rng = new SplittableRandom(14);
+        int[][] shapes = {{1, 1, 1}, {3, 5, 17}, {17, 33, 65}, {7, 9, 1000}, {2, 3, 4099}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            MemorySegment a = randomCodes(rng, (long) m * k, 127), b = randomCodes(rng, (long) n * k, 127);
+            MemorySegment ref = alloc(4L * m * n), c = alloc(4L * m * n);
+            double alpha = 1.0 / 3;
+            ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, ref, 0, n);
+            ShiftMMCandidates.forwardOuter(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "outer " + k);
+            ShiftMMCandidates.forwardInt16(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "int16 " + k);
+            ShiftMMCandidates.forwardWiden(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "widen " + k);
+        }
+    }
 }
