@@ -113,60 +113,50 @@ public final class ShiftMMCandidates {
         return ShortVector.fromArray(SS, s, off);
     }
 
-    private static IntVector lo(ShortVector v) {
-        return (IntVector) v.convert(VectorOperators.S2I, 0);
+    /**
+     * Both 16-bit halves of every 32-bit lane, sign-extended and added: {@code (x << 16 >> 16) + (x >> 16)} on the
+     * lanes reinterpreted as ints. In-lane shifts only (no cross-lane S2I part extraction); the order of the lanes
+     * does not matter because the tile reduces all lanes at the end.
+     */
+    private static IntVector widenSum(ShortVector p) {
+        IntVector x = p.reinterpretAsInts();
+        return x.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(x.lanewise(VectorOperators.ASHR, 16));
     }
 
-    private static IntVector hi(ShortVector v) {
-        return (IntVector) v.convert(VectorOperators.S2I, 1);
-    }
-
-    /** 2 x 2 tile, every 16-bit product widened to int32 and accumulated (8 int accumulators). */
+    /** 2 x 2 tile, every 16-bit product widened to int32 and accumulated. */
     private static void tileWiden(short[] as, int a0, short[] bs, int b0, int kp, int[] t) {
-        IntVector z = IntVector.zero(SI);
-        IntVector c00 = z, c00h = z, c01 = z, c01h = z, c10 = z, c10h = z, c11 = z, c11h = z;
+        IntVector c00 = IntVector.zero(SI), c01 = c00, c10 = c00, c11 = c00;
         int a1 = a0 + kp, b1 = b0 + kp;
         for (int p = 0; p < kp; p += LS) {
             ShortVector x0 = ld(as, a0 + p), x1 = ld(as, a1 + p), y0 = ld(bs, b0 + p), y1 = ld(bs, b1 + p);
-            ShortVector p00 = x0.mul(y0), p01 = x0.mul(y1), p10 = x1.mul(y0), p11 = x1.mul(y1);
-            c00 = c00.add(lo(p00));
-            c00h = c00h.add(hi(p00));
-            c01 = c01.add(lo(p01));
-            c01h = c01h.add(hi(p01));
-            c10 = c10.add(lo(p10));
-            c10h = c10h.add(hi(p10));
-            c11 = c11.add(lo(p11));
-            c11h = c11h.add(hi(p11));
+            c00 = c00.add(widenSum(x0.mul(y0)));
+            c01 = c01.add(widenSum(x0.mul(y1)));
+            c10 = c10.add(widenSum(x1.mul(y0)));
+            c11 = c11.add(widenSum(x1.mul(y1)));
         }
-        t[0] = c00.add(c00h).reduceLanes(VectorOperators.ADD);
-        t[1] = c01.add(c01h).reduceLanes(VectorOperators.ADD);
-        t[2] = c10.add(c10h).reduceLanes(VectorOperators.ADD);
-        t[3] = c11.add(c11h).reduceLanes(VectorOperators.ADD);
+        t[0] = c00.reduceLanes(VectorOperators.ADD);
+        t[1] = c01.reduceLanes(VectorOperators.ADD);
+        t[2] = c10.reduceLanes(VectorOperators.ADD);
+        t[3] = c11.reduceLanes(VectorOperators.ADD);
     }
 
     /** 2 x 2 tile, pairs of 16-bit products summed in 16-bit lanes (|sum| <= 32258), then widened. */
     private static void tileInt16(short[] as, int a0, short[] bs, int b0, int kp, int[] t) {
-        IntVector z = IntVector.zero(SI);
-        IntVector c00 = z, c00h = z, c01 = z, c01h = z, c10 = z, c10h = z, c11 = z, c11h = z;
+        IntVector c00 = IntVector.zero(SI), c01 = c00, c10 = c00, c11 = c00;
         int a1 = a0 + kp, b1 = b0 + kp;
         for (int p = 0; p < kp; p += 2 * LS) {
             ShortVector x0 = ld(as, a0 + p), x1 = ld(as, a1 + p), y0 = ld(bs, b0 + p), y1 = ld(bs, b1 + p);
             ShortVector u0 = ld(as, a0 + p + LS), u1 = ld(as, a1 + p + LS), v0 = ld(bs, b0 + p + LS);
             ShortVector v1 = ld(bs, b1 + p + LS);
-            ShortVector p00 = x0.mul(y0).add(u0.mul(v0)), p01 = x0.mul(y1).add(u0.mul(v1));
-            ShortVector p10 = x1.mul(y0).add(u1.mul(v0)), p11 = x1.mul(y1).add(u1.mul(v1));
-            c00 = c00.add(lo(p00));
-            c00h = c00h.add(hi(p00));
-            c01 = c01.add(lo(p01));
-            c01h = c01h.add(hi(p01));
-            c10 = c10.add(lo(p10));
-            c10h = c10h.add(hi(p10));
-            c11 = c11.add(lo(p11));
-            c11h = c11h.add(hi(p11));
+            c00 = c00.add(widenSum(x0.mul(y0).add(u0.mul(v0))));
+            c01 = c01.add(widenSum(x0.mul(y1).add(u0.mul(v1))));
+            c10 = c10.add(widenSum(x1.mul(y0).add(u1.mul(v0))));
+            c11 = c11.add(widenSum(x1.mul(y1).add(u1.mul(v1))));
         }
-        t[0] = c00.add(c00h).reduceLanes(VectorOperators.ADD);
-        t[1] = c01.add(c01h).reduceLanes(VectorOperators.ADD);
-        t[2] = c10.add(c10h).reduceLanes(VectorOperators.ADD);
-        t[3] = c11.add(c11h).reduceLanes(VectorOperators.ADD);
+        t[0] = c00.reduceLanes(VectorOperators.ADD);
+        t[1] = c01.reduceLanes(VectorOperators.ADD);
+        t[2] = c10.reduceLanes(VectorOperators.ADD);
+        t[3] = c11.reduceLanes(VectorOperators.ADD);
     }
 }
