@@ -3,6 +3,7 @@ package org.nibble.kernels.quant;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -145,10 +146,161 @@ public final class ShiftMM {
         if (m == 0 || n == 0) {
             return;
         }
-        if (!transA && transB) {
-            runDot(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+    }
+
+    // ------------------------------------------------------------------ int16 route (the winner)
+
+    private static final VectorSpecies<Short> SS = Simd.I16;
+    private static final int LS = SS.length();
+    /** LS bytes: one short vector's worth of int8 codes. */
+    private static final VectorSpecies<Byte> SB16 = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(8 * LS));
+    /** Register tile of the int16 route: TI rows of op(A) x TJ columns of op(B). */
+    static final int TI = 2, TJ = 2;
+
+    private static final ThreadLocal<short[][]> SHORTS = ThreadLocal.withInitial(() -> new short[2][0]);
+
+    private static short[] shorts(int slot, long size) {
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("ShiftMM: widened operand of " + size + " shorts exceeds a Java array");
+        }
+        short[][] s = SHORTS.get();
+        if (s[slot].length < size) {
+            s[slot] = new short[(int) size];
+        }
+        return s[slot];
+    }
+
+    /**
+     * Candidate (2), the measured winner: both operands are widened once to int16 rows along K (op(A) as m rows,
+     * op(B) as n rows, transposing where the layout stores K as rows), then a TI x TJ dot-product tile multiplies 16-bit
+     * lanes and sums two products per lane in 16 bits ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), widening the
+     * pair sums to int32 with in-lane shifts ({@link #widenSum}). Exact int32 throughout, so no K chunking is needed.
+     */
+    static void runInt16(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
+                         long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
+                         int ldc, boolean intOut) {
+        int kp = (k + 2 * LS - 1) / (2 * LS) * (2 * LS);
+        int mp = (m + TI - 1) / TI * TI, np = (n + TJ - 1) / TJ * TJ;
+        short[] as = shorts(0, (long) mp * kp), bs = shorts(1, (long) np * kp);
+        int grain = Math.max(1, 16384 / Math.max(1, k));
+        Parallel.forRange(0, mp, grain, (lo, hi) -> widenRows(!transA, a, aOff, lda, m, k, kp, as, lo, hi));
+        Parallel.forRange(0, np, grain, (lo, hi) -> widenRows(transB, b, bOff, ldb, n, k, kp, bs, lo, hi));
+        // blocks of A rows (~128 KiB of shorts) stay in L2 while this thread's B tiles stream past
+        int blockRows = Math.max(TI, (65536 / Math.max(1, kp)) / TI * TI);
+        Parallel.forRange(0, np / TJ, 1, (lo, hi) -> {
+            int[] t = new int[TI * TJ];
+            for (int ib = 0; ib < mp; ib += blockRows) {
+                int ie = Math.min(mp, ib + blockRows);
+                for (int jt = lo; jt < hi; jt++) {
+                    for (int i = ib; i < ie; i += TI) {
+                        tileInt16(as, i * kp, bs, jt * TJ * kp, kp, t);
+                        epilogueTile(t, i, jt * TJ, Math.min(TI, m - i), Math.min(TJ, n - jt * TJ), alpha, c, cOff,
+                                ldc, intOut);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Rows {@code lo..hi} of an operand widened to int16 rows of {@code kp} (contraction index p contiguous, zero
+     * padded; rows past {@code rows} zero). {@code contiguous}: row i is stored contiguously at {@code off + i*ld}
+     * (vector B2S); else the operand is stored {@code k x rows} and row i is gathered with stride {@code ld}, in blocks
+     * of 16 rows so the reads walk memory forward. Rejects -128, the one int8 value outside the pair-sum bound.
+     */
+    private static void widenRows(boolean contiguous, MemorySegment src, long off, int ld, int rows, int k, int kp,
+                                  short[] dst, int lo, int hi) {
+        int min = 0;
+        if (contiguous) {
+            for (int i = lo; i < hi; i++) {
+                int base = i * kp, p = 0;
+                if (i < rows) {
+                    long sb = off + (long) i * ld;
+                    ShortVector mn = ShortVector.zero(SS);
+                    for (; p + LS <= k; p += LS) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(SB16, src, sb + p, ORDER)
+                                .convertShape(VectorOperators.B2S, SS, 0);
+                        mn = mn.min(v);
+                        v.intoArray(dst, base + p);
+                    }
+                    min = Math.min(min, mn.reduceLanes(VectorOperators.MIN));
+                    for (; p < k; p++) {
+                        byte v = src.get(BYTE, sb + p);
+                        min = Math.min(min, v);
+                        dst[base + p] = v;
+                    }
+                }
+                java.util.Arrays.fill(dst, base + p, base + kp, (short) 0);
+            }
         } else {
-            runOuter(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+            for (int i0 = lo; i0 < hi; i0 += 16) {
+                int i1 = Math.min(hi, i0 + 16), iv = Math.min(i1, rows);
+                for (int p = 0; p < k; p++) {
+                    long sb = off + (long) p * ld;
+                    for (int i = i0; i < iv; i++) {
+                        byte v = src.get(BYTE, sb + i);
+                        min = Math.min(min, v);
+                        dst[i * kp + p] = v;
+                    }
+                }
+                for (int i = i0; i < i1; i++) {
+                    java.util.Arrays.fill(dst, i * kp + (i < rows ? k : 0), (i + 1) * kp, (short) 0);
+                }
+            }
+        }
+        if (min == -128) {
+            throw new IllegalArgumentException("ShiftMM operands: expected int8 codes in [-127, 127] (ShiftQuant "
+                    + "containers never hold -128), got -128");
+        }
+    }
+
+    private static ShortVector ld16(short[] s, int off) {
+        return ShortVector.fromArray(SS, s, off);
+    }
+
+    /**
+     * Both 16-bit halves of every 32-bit lane, sign-extended and added: {@code (x << 16 >> 16) + (x >> 16)} on the
+     * lanes reinterpreted as ints. In-lane shifts only (no cross-lane S2I part extraction, which costs a permute);
+     * lane order does not matter because the tile reduces all lanes at the end.
+     */
+    static IntVector widenSum(ShortVector p) {
+        IntVector x = p.reinterpretAsInts();
+        return x.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(x.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** TI x TJ = 2 x 2 tile: per two short vectors of K, 8 loads, 8 16-bit multiplies, 4 pair sums, 4 widen-adds. */
+    private static void tileInt16(short[] as, int a0, short[] bs, int b0, int kp, int[] t) {
+        IntVector c00 = IntVector.zero(Simd.I32), c01 = c00, c10 = c00, c11 = c00;
+        int a1 = a0 + kp, b1 = b0 + kp;
+        for (int p = 0; p < kp; p += 2 * LS) {
+            ShortVector x0 = ld16(as, a0 + p), x1 = ld16(as, a1 + p), y0 = ld16(bs, b0 + p), y1 = ld16(bs, b1 + p);
+            ShortVector u0 = ld16(as, a0 + p + LS), u1 = ld16(as, a1 + p + LS), v0 = ld16(bs, b0 + p + LS);
+            ShortVector v1 = ld16(bs, b1 + p + LS);
+            c00 = c00.add(widenSum(x0.mul(y0).add(u0.mul(v0))));
+            c01 = c01.add(widenSum(x0.mul(y1).add(u0.mul(v1))));
+            c10 = c10.add(widenSum(x1.mul(y0).add(u1.mul(v0))));
+            c11 = c11.add(widenSum(x1.mul(y1).add(u1.mul(v1))));
+        }
+        t[0] = c00.reduceLanes(VectorOperators.ADD);
+        t[1] = c01.reduceLanes(VectorOperators.ADD);
+        t[2] = c10.reduceLanes(VectorOperators.ADD);
+        t[3] = c11.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void epilogueTile(int[] t, int i0, int j0, int rows, int cols, double alpha, MemorySegment c,
+                                     long cOff, int ldc, boolean intOut) {
+        for (int r = 0; r < rows; r++) {
+            long cb = cOff + (long) (i0 + r) * ldc + j0;
+            for (int j = 0; j < cols; j++) {
+                if (intOut) {
+                    c.setAtIndex(INT, cb + j, t[r * TJ + j]);
+                } else {
+                    c.setAtIndex(FLOAT, cb + j, (float) (t[r * TJ + j] * alpha));
+                }
+            }
         }
     }
 
@@ -391,7 +543,7 @@ public final class ShiftMM {
 
     // ------------------------------------------------------------------ dot-product route (A . B^T)
 
-    private static void runDot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
+    static void runDot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc,
                                boolean intOut) {
         int kp = (k + L - 1) / L * L;

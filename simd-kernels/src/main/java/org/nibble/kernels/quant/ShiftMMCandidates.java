@@ -37,6 +37,26 @@ public final class ShiftMMCandidates {
     private static final VectorSpecies<Integer> SI = Simd.I32;
     private static final int LS = SS.length();
 
+    /** Candidate (1), FP32 FMA as exact integer multiplier, dot-product tile over float rows (forward layout). */
+    public static void forwardFp32Dot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
+                                      MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
+        ShiftMM.check(false, true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
+        if (m > 0 && n > 0) {
+            ShiftMM.runDot(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, false);
+        }
+    }
+
+    /** Candidate (1), FP32 FMA through GemmF32's outer-product micro-kernel, any layout. */
+    public static void fp32Outer(ShiftMM.Layout layout, int m, int n, int k, double alpha, MemorySegment a,
+                                 long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
+                                 int ldc) {
+        ShiftMM.check(layout.transA(), layout.transB(), m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
+        if (m > 0 && n > 0) {
+            ShiftMM.runOuter(layout.transA(), layout.transB(), m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff,
+                    ldc, false);
+        }
+    }
+
     /** Candidate (1), outer-product route for the forward layout. */
     public static void forwardOuter(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                     MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {

@@ -211,10 +211,29 @@ class ShiftMMTest {
             ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, ref, 0, n);
             ShiftMMCandidates.forwardOuter(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
             assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "outer " + k);
+            ShiftMMCandidates.forwardFp32Dot(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "fp32 dot " + k);
+            for (ShiftMM.Layout lay : ShiftMM.Layout.values()) {
+                int lda = lay.transA() ? m : k, ldb = lay.transB() ? k : n;
+                ShiftMMScalar.gemm(lay, m, n, k, alpha, a, 0, lda, b, 0, ldb, ref, 0, n);
+                ShiftMMCandidates.fp32Outer(lay, m, n, k, alpha, a, 0, lda, b, 0, ldb, c, 0, n);
+                assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "outer " + lay);
+            }
+            ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, ref, 0, n);
             ShiftMMCandidates.forwardInt16(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
             assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "int16 " + k);
             ShiftMMCandidates.forwardWiden(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
             assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "widen " + k);
         }
+    }
+
+    @Test
+    void minus128IsRejectedByBothTwins() {
+        MemorySegment a = bytes(1, -128, 3), b = bytes(1, 1, 1), c = alloc(4);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ShiftMM.gemm(ShiftMM.Layout.FORWARD, 1, 1, 3, 1.0, a, 0, 3, b, 0, 3, c, 0, 1));
+        assertTrue(e.getMessage().contains("[-127, 127]"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, 1, 1, 3, 1.0, a, 0, 3, b, 0, 3, c, 0, 1));
     }
 }
