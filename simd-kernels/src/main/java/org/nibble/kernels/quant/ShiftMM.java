@@ -21,34 +21,52 @@ import static org.nibble.kernels.Simd.INT;
 import static org.nibble.kernels.Simd.ORDER;
 
 /**
- * ShiftMM (papers.md 1.4): integer GEMM on int8 containers of pre-shifted ShiftQuant codes, exact int32 accumulation
- * and one epilogue scale, {@code C = (float) (acc * alpha)} (alpha a double), in the three layouts of a Linear layer's training
- * step. The result equals {@link ShiftMMScalar} bit for bit.
+ * ShiftMM (papers.md 1.4): integer GEMM on int8 containers of pre-shifted ShiftQuant codes (|code| <= 127), exact
+ * int32 accumulation and one epilogue scale, {@code C = (float) (acc * alpha)} (alpha a double), in the three layouts
+ * of a Linear layer's training step. The result equals {@link ShiftMMScalar} bit for bit, whichever route runs.
  *
- * <h2>Why the FP32 FMA unit does the integer math</h2>
- * The Vector API has no integer dot-product instruction (no VNNI / {@code vpmaddwd}), so an int8 MAC costs a widen,
- * a 16-bit multiply, another widen and a 32-bit add (limits.md 5: best Java int8 dot = 0.39x the Java FP32
- * micro-kernel). We measured three candidates ({@code ShiftMMBench}, candidates rows, see the class comment there):
- * (1) FP32 FMA as an exact integer multiplier, (2) 16-bit products with 16-bit accumulators widened every 2 products,
- * (3) Lucene-style byte -> short -> int widening per product. (1) wins: one FMA does 8 (AVX2) or 16 (AVX-512) exact
- * integer MACs, against 4-5 integer instructions for the same work in (2)/(3), and the conversion cost moves out of the
- * inner loop into packing (int8 -> float while packing panels, amortized over the other operand's extent).
+ * <h2>Which kernel, and why (measured; see ShiftMMCandidatesBench / ShiftMMBench)</h2>
+ * The Vector API has no integer dot-product instruction (no VNNI, no {@code vpmaddwd}). The issue named three
+ * candidates; all are implemented ({@link ShiftMMCandidates} keeps the losers) and tested bit-exact:
+ * <ol>
+ *   <li>FP32 FMA as an exact integer multiplier (int8 unpacked to float while packing, FP32 register-blocked
+ *       micro-kernel, K chunked so float sums stay exact; proof below). Measured about 1.0-1.3x our FP32 GEMM: it
+ *       <em>is</em> the FP32 GEMM, plus conversion while packing.</li>
+ *   <li>16-bit products with 16-bit accumulators: two int8 x int8 products per 16-bit lane
+ *       ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), then widened to int32. <b>The winner</b>: 1.5-1.7x our
+ *       FP32 GEMM on the forward layout, 1.3-1.4x on the transposed ones (single-thread CPU time, loaded machine).</li>
+ *   <li>Lucene-style byte -> short -> int widening of every product: 1.3-1.5x, behind (2) because it widens twice
+ *       as often.</li>
+ * </ol>
+ * Why (2) beats FP32 FMA here although an FMA does 8 MACs: per 16 lanes x 2 contraction steps the int16 tile issues
+ * 2 {@code vpmullw} + 1 {@code vpaddw} + the widen (2 shifts + 1 arithmetic shift + 2 adds, all in-lane: the 16-bit
+ * halves of each int lane are sign-extended with {@code x << 16 >> 16} and {@code x >> 16} instead of the cross-lane
+ * S2I part extraction, whose permutes made the first version 6x slower) = 8 simple integer ops for 32 MACs, spread
+ * over all four vector ALU pipes of this core, while FP32 needs 4 FMAs for the same 32 MACs on only the two FMA pipes
+ * and pays int8 -> float conversion. The int16 operands are half the bytes of float panels, too.
  *
- * <h2>Exactness bound (candidate 1)</h2>
+ * <h2>Routes</h2>
+ * The int16 route wants both operands as rows along K: op(A) rows are A's rows unless {@code transA}, op(B) rows
+ * are B's rows when {@code transB} (the forward layout needs no transposition; the backward ones transpose one or two
+ * operands while widening, 8 rows at a time). Transposition is scalar work on each element of the transposed
+ * operand, amortized over the other dimension; when an operand would be reused fewer than
+ * {@link #TRANSPOSE_COST} times, the FP32 route (1) through {@link GemmF32}'s packed panels and micro-kernel
+ * ({@link GemmF32#multiplyPacked}, no transposition for the backward layouts) runs instead.
+ *
+ * <h2>Exactness of the FP32 route</h2>
  * Codes satisfy |a|, |b| <= 127, so every product is an integer with |a*b| <= 16129 < 2^24, exact in float. A float
  * sum of integers is exact while every partial sum stays below 2^24 in magnitude; any partial sum (whatever the
- * association, including the lane-wise partial sums and their reduction) is bounded by the sum of |products| of the
- * chunk, at most {@code K_chunk * 16129}. {@code K_chunk <= 1040} gives {@code 1040 * 16129 = 16 774 160 < 2^24 =
- * 16 777 216}. The kernels therefore accumulate in float over chunks of {@link #CHUNK} = 1024 contraction indices,
- * convert each chunk's (exact, integral) float sums to int and add them in int32. int32 itself is safe for
- * K <= 133 000 (papers.md 1.4). The epilogue then rounds once: {@code (float) (acc * alpha)} in double.
+ * association, including lane-wise partial sums and their reduction) is bounded by the sum of |products| of the
+ * chunk, at most {@code K_chunk * 16129}; {@code K_chunk <= 1040} gives {@code 1040 * 16129 = 16 774 160 < 2^24 =
+ * 16 777 216}. The FP32 route therefore accumulates in float over chunks of at most {@link #CHUNK} = 1024
+ * contraction indices and adds the chunks' (exact, integral) sums in int32. int32 is safe for K <= 133 000
+ * (papers.md 1.4). The int16 route is exact by the pair bound above. Both round once at the end:
+ * {@code (float) (acc * alpha)} in double.
  *
  * <h2>Layouts</h2>
  * {@code transA}: A is stored {@code k x m} (else {@code m x k}); {@code transB}: B is stored {@code n x k} (else
- * {@code k x n}); all row-major with the given leading dimensions, int8. {@code A . B^T} (the forward layout, both
- * operands contiguous along K) runs a dot-product register tile over float rows; the other layouts unpack int8
- * into {@link GemmF32}'s packed float panels and run its register-blocked {@code MR x 2L} micro-kernel
- * ({@link GemmF32#multiplyPacked}), one call per K chunk.
+ * {@code k x n}); all row-major with the given leading dimensions, int8 in [-127, 127] (-128 is rejected: it would
+ * break the int16 pair bound, and ShiftQuant never produces it).
  */
 public final class ShiftMM {
     private ShiftMM() {
@@ -146,8 +164,18 @@ public final class ShiftMM {
         if (m == 0 || n == 0) {
             return;
         }
-        runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        // the int16 route transposes operands stored with K as rows (scalar, ~1/reuse of the GEMM work); when an
+        // operand is reused fewer than ~96 times the FP32 outer route (no transposition for NN/TN) is faster
+        long transposed = (transA ? (long) m * k : 0) + (transB ? 0 : (long) n * k);
+        if (transposed * TRANSPOSE_COST > (long) m * n * k) {
+            runOuter(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        } else {
+            runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        }
     }
+
+    /** Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured). */
+    static final int TRANSPOSE_COST = 96;
 
     // ------------------------------------------------------------------ int16 route (the winner)
 
@@ -158,6 +186,9 @@ public final class ShiftMM {
             VectorShape.forBitSize(8 * LS));
     /** Register tile of the int16 route: TI rows of op(A) x TJ columns of op(B). */
     static final int TI = 2, TJ = 2;
+
+    private static final java.lang.foreign.ValueLayout.OfLong LONG =
+            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private static final ThreadLocal<short[][]> SHORTS = ThreadLocal.withInitial(() -> new short[2][0]);
 
@@ -207,8 +238,8 @@ public final class ShiftMM {
     /**
      * Rows {@code lo..hi} of an operand widened to int16 rows of {@code kp} (contraction index p contiguous, zero
      * padded; rows past {@code rows} zero). {@code contiguous}: row i is stored contiguously at {@code off + i*ld}
-     * (vector B2S); else the operand is stored {@code k x rows} and row i is gathered with stride {@code ld}, in blocks
-     * of 16 rows so the reads walk memory forward. Rejects -128, the one int8 value outside the pair-sum bound.
+     * (vector B2S); else the operand is stored {@code k x rows} and is transposed 8 rows at a time (one little-endian
+     * 8-byte load per contraction index, bytes split off with shifts). Rejects -128, the one int8 value outside the pair-sum bound.
      */
     private static void widenRows(boolean contiguous, MemorySegment src, long off, int ld, int rows, int k, int kp,
                                   short[] dst, int lo, int hi) {
@@ -235,19 +266,32 @@ public final class ShiftMM {
                 java.util.Arrays.fill(dst, base + p, base + kp, (short) 0);
             }
         } else {
-            for (int i0 = lo; i0 < hi; i0 += 16) {
-                int i1 = Math.min(hi, i0 + 16), iv = Math.min(i1, rows);
+            // 8 rows at a time: one 8-byte load per contraction index, bytes split off with shifts, 8 strided stores
+            int i0 = lo;
+            for (; i0 + 8 <= Math.min(hi, rows); i0 += 8) {
+                int d = i0 * kp;
                 for (int p = 0; p < k; p++) {
-                    long sb = off + (long) p * ld;
-                    for (int i = i0; i < iv; i++) {
-                        byte v = src.get(BYTE, sb + i);
-                        min = Math.min(min, v);
-                        dst[i * kp + p] = v;
+                    long v = src.get(LONG, off + (long) p * ld + i0);
+                    for (int t = 0; t < 8; t++) {
+                        byte bt = (byte) (v >> (8 * t));
+                        min = Math.min(min, bt);
+                        dst[d + t * kp + p] = bt;
                     }
                 }
-                for (int i = i0; i < i1; i++) {
-                    java.util.Arrays.fill(dst, i * kp + (i < rows ? k : 0), (i + 1) * kp, (short) 0);
+                for (int t = 0; t < 8; t++) {
+                    java.util.Arrays.fill(dst, d + t * kp + k, d + (t + 1) * kp, (short) 0);
                 }
+            }
+            for (int i = i0; i < hi; i++) {
+                int base = i * kp, p = 0;
+                if (i < rows) {
+                    for (; p < k; p++) {
+                        byte v = src.get(BYTE, off + (long) p * ld + i);
+                        min = Math.min(min, v);
+                        dst[base + p] = v;
+                    }
+                }
+                java.util.Arrays.fill(dst, base + p, base + kp, (short) 0);
             }
         }
         if (min == -128) {
