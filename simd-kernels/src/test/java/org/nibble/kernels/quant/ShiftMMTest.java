@@ -116,6 +116,13 @@ class ShiftMMTest {
         ShiftMM.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc);
         ShiftMMScalar.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cfs, cOff, ldc);
         assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, what);
+        // both routes, whichever the dispatch picks for this shape
+        ShiftMM.runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc, false);
+        assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, "int16 route " + what);
+        ShiftMM.runOuter(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc, false);
+        assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, "fp32 route " + what);
+        ShiftMM.runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, ci, cOff, ldc, true);
+        assertArrayEquals(toInts(cs, cn), toInts(ci, cn), "int16 route int " + what);
     }
 
     /**
