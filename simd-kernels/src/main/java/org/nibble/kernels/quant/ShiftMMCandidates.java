@@ -13,7 +13,7 @@ import static org.nibble.kernels.Simd.BYTE;
 import static org.nibble.kernels.Simd.FLOAT;
 
 /**
- * The ShiftMM kernel candidates that lost, kept so {@code ShiftMMBench} can re-measure the choice on new hardware
+ * The ShiftMM kernel candidates (the losers, plus the winner forced on any shape), kept so {@code ShiftMMBench} can re-measure the choice on new hardware
  * (and tested against the scalar twin like the winner). All compute the forward layout {@code C = A . B^T} (A: m x k,
  * B stored n x k, int8), exact int32, epilogue {@code (float) (acc * alpha)}; same signature as
  * {@link ShiftMM#gemm(ShiftMM.Layout, int, int, int, double, MemorySegment, long, int, MemorySegment, long, int, MemorySegment, long, int)}
@@ -57,7 +57,7 @@ public final class ShiftMMCandidates {
         }
     }
 
-    /** Candidate (1), outer-product route for the forward layout. */
+    /** Candidate (1), FP32 outer-product route (GemmF32 micro-kernel, B transposed while packing), forward layout. */
     public static void forwardOuter(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                     MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
         ShiftMM.check(false, true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
@@ -66,21 +66,24 @@ public final class ShiftMMCandidates {
         }
     }
 
-    /** Candidate (2): 16-bit products, 16-bit accumulators widened every two products. */
+    /** Candidate (2), the winner (ShiftMM's int16 route, forced): 16-bit products and pair sums, widened to int32. */
     public static void forwardInt16(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                     MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
-        run(true, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+        ShiftMM.check(false, true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
+        if (m > 0 && n > 0) {
+            ShiftMM.runInt16(false, true, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, false);
+        }
     }
 
     /** Candidate (3): byte -> short -> int widening of every product (Lucene's PanamaVectorUtilSupport). */
     public static void forwardWiden(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                     MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
-        run(false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+        run(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
     }
 
     private static final ThreadLocal<short[][]> SCRATCH = ThreadLocal.withInitial(() -> new short[2][0]);
 
-    private static void run(boolean acc16, int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
+    private static void run(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                             MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
         ShiftMM.check(false, true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, 4);
         if (m == 0 || n == 0) {
@@ -103,11 +106,7 @@ public final class ShiftMMCandidates {
             for (int ib = 0; ib < mp; ib += 32) {
                 for (int jt = lo; jt < hi; jt++) {
                     for (int i = ib; i < Math.min(mp, ib + 32); i += 2) {
-                        if (acc16) {
-                            tileInt16(as, i * kp, bs, 2 * jt * kp, kp, t);
-                        } else {
-                            tileWiden(as, i * kp, bs, 2 * jt * kp, kp, t);
-                        }
+                        tileWiden(as, i * kp, bs, 2 * jt * kp, kp, t);
                         for (int r = 0; r < 2 && i + r < m; r++) {
                             for (int q = 0; q < 2 && 2 * jt + q < n; q++) {
                                 c.setAtIndex(FLOAT, cOff + (long) (i + r) * ldc + 2 * jt + q,
@@ -139,9 +138,7 @@ public final class ShiftMMCandidates {
      * does not matter because the tile reduces all lanes at the end.
      */
     private static IntVector widenSum(ShortVector p) {
-        IntVector x = p.reinterpretAsInts();
-        return x.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(x.lanewise(VectorOperators.ASHR, 16));
+        return ShiftMM.widenSum(p);
     }
 
     /** 2 x 2 tile, every 16-bit product widened to int32 and accumulated. */
@@ -154,25 +151,6 @@ public final class ShiftMMCandidates {
             c01 = c01.add(widenSum(x0.mul(y1)));
             c10 = c10.add(widenSum(x1.mul(y0)));
             c11 = c11.add(widenSum(x1.mul(y1)));
-        }
-        t[0] = c00.reduceLanes(VectorOperators.ADD);
-        t[1] = c01.reduceLanes(VectorOperators.ADD);
-        t[2] = c10.reduceLanes(VectorOperators.ADD);
-        t[3] = c11.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** 2 x 2 tile, pairs of 16-bit products summed in 16-bit lanes (|sum| <= 32258), then widened. */
-    private static void tileInt16(short[] as, int a0, short[] bs, int b0, int kp, int[] t) {
-        IntVector c00 = IntVector.zero(SI), c01 = c00, c10 = c00, c11 = c00;
-        int a1 = a0 + kp, b1 = b0 + kp;
-        for (int p = 0; p < kp; p += 2 * LS) {
-            ShortVector x0 = ld(as, a0 + p), x1 = ld(as, a1 + p), y0 = ld(bs, b0 + p), y1 = ld(bs, b1 + p);
-            ShortVector u0 = ld(as, a0 + p + LS), u1 = ld(as, a1 + p + LS), v0 = ld(bs, b0 + p + LS);
-            ShortVector v1 = ld(bs, b1 + p + LS);
-            c00 = c00.add(widenSum(x0.mul(y0).add(u0.mul(v0))));
-            c01 = c01.add(widenSum(x0.mul(y1).add(u0.mul(v1))));
-            c10 = c10.add(widenSum(x1.mul(y0).add(u1.mul(v0))));
-            c11 = c11.add(widenSum(x1.mul(y1).add(u1.mul(v1))));
         }
         t[0] = c00.reduceLanes(VectorOperators.ADD);
         t[1] = c01.reduceLanes(VectorOperators.ADD);
