@@ -111,7 +111,25 @@ public class ShiftMMBench {
         mm_fp16();
         GemmBenchData.checkFloat("mm_fp16", lay, m, n, k, af, bf, c, 2e-3);
         mm_fused4();
-        GemmBenchData.checkFloat("mm_fused4", lay, m, n, k, af, bf, c, 0.25);
+        checkFused();
+    }
+
+    /**
+     * mm_fused4 exactly: quantize the operands as {@link ShiftLinear} does (papers.md 1.5 groupings, RN for X/W, SR
+     * with seed 17 for dY, b = 4, G = 5, pre-shifted) and check sampled entries against the exact integer dot.
+     */
+    private void checkFused() {
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        ChannelAxis axA = ta ? ChannelAxis.ROWS : ChannelAxis.COLUMNS;
+        ChannelAxis axB = tb ? ChannelAxis.COLUMNS : ChannelAxis.ROWS;
+        Rounding ra = lay == ShiftMM.Layout.FORWARD ? Rounding.NEAREST_EVEN : Rounding.STOCHASTIC;
+        long seed = lay == ShiftMM.Layout.FORWARD ? 0 : 17;
+        MemorySegment qa = arena.allocate((long) m * k), qb = arena.allocate((long) k * n);
+        MemorySegment g = arena.allocate(Math.max(m, Math.max(n, k)));
+        float sa = ShiftQuant.quantize("a", af, 0, aRows, aCols, aCols, axA, 4, 5, ra, seed, true, qa, 0, aCols, g, 0);
+        float sb = ShiftQuant.quantize("b", bf, 0, bRows, bCols, bCols, axB, 4, 5, Rounding.NEAREST_EVEN, seed, true,
+                qb, 0, bCols, g, 0);
+        GemmBenchData.checkInt8("mm_fused4", lay, m, n, k, qa, qb, ShiftMM.epilogueScale(sa, 5, sb, 5), c);
     }
 
     @TearDown(Level.Trial)

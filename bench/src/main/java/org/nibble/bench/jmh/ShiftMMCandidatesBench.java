@@ -24,10 +24,11 @@ import static org.nibble.kernels.Simd.BYTE;
 
 /**
  * The ShiftMM kernel candidates of the issue on the forward layout {@code C = A B^T} (int8 codes, exact int32):
- * {@code fwd_dot} (ShiftMM's choice: FP32 FMA as exact integer multiplier, dot-product tile), {@code fwd_outer}
- * (FP32 FMA through GemmF32's outer-product micro-kernel, B transposed while packing), {@code fwd_int16}
- * (16-bit products and accumulators), {@code fwd_widen} (Lucene byte -> short -> int), against the FP32 GEMM on
- * float operands ({@code fwd_fp32}, baseline). Not in the default set.
+ * {@code fwd_shiftmm} (ShiftMM.gemm as dispatched: the int16 route on this layout), {@code fwd_int16} (candidate 2,
+ * 16-bit products and pair sums, forced), {@code fwd_fp32dot} (candidate 1, FP32 FMA as exact integer multiplier,
+ * dot-product tile), {@code fwd_outer} (candidate 1 through GemmF32's outer-product micro-kernel, B transposed while
+ * packing), {@code fwd_widen} (candidate 3, Lucene byte -> short -> int), against the FP32 GEMM on float operands
+ * ({@code fwd_fp32}, baseline). Not in the default set.
  */
 @State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -60,7 +61,8 @@ public class ShiftMMCandidatesBench {
         af = ShiftMMBench.GemmBenchData.random(arena, (long) m * k, rng);
         bf = ShiftMMBench.GemmBenchData.random(arena, (long) n * k, rng);
         c = arena.allocate(4L * m * n, 64);
-        for (Runnable r : new Runnable[]{this::fwd_dot, this::fwd_outer, this::fwd_int16, this::fwd_widen}) {
+        for (Runnable r : new Runnable[]{this::fwd_shiftmm, this::fwd_fp32dot, this::fwd_outer, this::fwd_int16,
+                this::fwd_widen}) {
             c.fill((byte) 0);
             r.run();
             ShiftMMBench.GemmBenchData.checkInt8("candidate", ShiftMM.Layout.FORWARD, m, n, k, a, b, alpha, c);
@@ -81,8 +83,13 @@ public class ShiftMMCandidatesBench {
     }
 
     @Benchmark
-    public void fwd_dot() {
+    public void fwd_shiftmm() {
         ShiftMM.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+    }
+
+    @Benchmark
+    public void fwd_fp32dot() {
+        ShiftMMCandidates.forwardFp32Dot(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
     }
 
     @Benchmark

@@ -19,10 +19,11 @@ import static org.nibble.kernels.Simd.BYTE;
  * (the contraction axis K of {@code y = W x}) and one float base scale (papers.md 1.3):
  * <pre>
  *   QuantizedTensor  rows x cols, format Q4|Q6|Q8, G groups
- *   data      | row 0: rowBytes | row 1: rowBytes | ... |   rowBytes = format.rowBytes(cols), cols padded to 128
+ *   data      | row 0: rowBytes | row 1: rowBytes | ... |   rowBytes = format.rowBytes(cols), cols padded to 256
  *             each row: 32-bit little-endian words of two's complement fields, field j of word w of an 8-word
  *             group = code 8j + w of that group's block (Q8: 4 fields/word; Q4: 8 nibbles/word; Q6: a Q4-layout
- *             plane of low nibbles, then a plane of 16-bit words with the signed top 2 bits) -- drawn in full in
+ *             plane of low nibbles, then a plane of words with the signed top 2 bits, each word serving two low words) --
+ *             drawn in full in
  *             {@link PackedFormat}
  *   groupIds  | g[0] | g[1] | ... | g[cols-1] |         one byte each, 0 .. G-1
  *   s0        float
