@@ -190,6 +190,17 @@ public final class SafeTensors {
                 }
                 specs.add(spec(path, name, e.getValue(), dataSize));
             }
+            // ranges must not overlap, so all tensors together never need more memory than the file holds
+            List<Spec> byOffset = new ArrayList<>(specs);
+            byOffset.sort(java.util.Comparator.comparingLong(Spec::begin));
+            long end = 0;
+            for (Spec s : byOffset) {
+                if (s.begin < end) {
+                    throw new SafeTensorsException(path + ": tensor \"" + s.name + "\": data_offsets [" + s.begin
+                            + ", " + s.end + "] overlap another tensor's data (ending at " + end + ")");
+                }
+                end = s.end;
+            }
             for (Spec s : specs) {
                 Tensor t = scope.zeros(s.dtype, s.shape);
                 MemorySegment.copy(file, dataStart + s.begin, t.segment(), 0, s.end - s.begin);

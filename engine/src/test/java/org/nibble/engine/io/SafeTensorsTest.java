@@ -84,6 +84,9 @@ class SafeTensorsTest {
                 "{\"w\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647],\"data_offsets\":[0,16]}}",
                 "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,1000000000000000]}}",
                 "{\"w\":{\"dtype\":\"F32\",\"shape\":[268435456],\"data_offsets\":[0,1073741824]}}",
+                // many tensors aliasing the same bytes would multiply the allocation: overlaps are refused
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
         };
         for (String h : forged) {
             Path f = dir.resolve("forged.safetensors");
