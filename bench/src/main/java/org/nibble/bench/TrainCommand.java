@@ -55,6 +55,9 @@ final class TrainCommand implements Callable<Integer> {
     String norm = "layernorm";
     @Option(names = "--bits", description = "32 = FP32; 8, 6, 4 = ShiftQuant training (default: ${DEFAULT-VALUE}).")
     int bits = 32;
+    @Option(names = "--grad-bits", description = "ShiftQuant width of the backward (gradient) matmuls "
+            + "(default: same as --bits).")
+    int gradBits;
     @Option(names = "--seed", description = "Seed of init, batches and rounding (default: ${DEFAULT-VALUE}).")
     long seed = 1;
     @Option(names = "--data", paramLabel = "PATH", description = "Text file or folder instead of Europarl.")
@@ -83,7 +86,7 @@ final class TrainCommand implements Callable<Integer> {
         Corpus corpus = data != null ? Corpus.fromPath(data, Corpus.DEFAULT_VAL_FRACTION)
                 : Corpus.europarl(Corpus.DEFAULT_VAL_FRACTION);
         GptConfig base = new GptConfig(layers, dim, heads, ctx, GptConfig.BYTE_VOCAB, Placement.parse(placement),
-                norm, bits, true, 0.25);
+                norm, bits, gradBits, true, 0.25);
         TrainConfig tc = new TrainConfig(steps, batch, lr, 0.1,
                 warmup != null ? warmup : Math.min(100, Math.max(1, steps / 10)), 0.1, 0.9, 0.95, 1e-8, 1.0, seed,
                 evalEvery != null ? evalEvery : Math.max(1, steps / 10), evalBatches);
@@ -121,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static void check(GptConfig c) {
-        LinearMath.forBits(c.bits(), 0); // fails early with a clear message when a bit width is unavailable
+        LinearMath.forBits(c.bits(), c.gradBits()); // fails early with a clear message when a bit width is unavailable
         try (var probe = org.nibble.engine.Scope.open("probe")) {
             Norms.create(c.norm(), 1, "probe", probe);
         }
@@ -157,7 +160,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static String label(GptConfig c) {
-        return (c.bits() == 32 ? "fp32" : "sq" + c.bits()) + "/" + c.placement().id() + "/" + c.norm();
+        String q = c.bits() == 32 ? "fp32" : "sq" + c.bits()
+                + (c.effectiveGradBits() == c.bits() ? "" : "g" + c.effectiveGradBits());
+        return q + "/" + c.placement().id() + "/" + c.norm();
     }
 
     static void printTable(List<TrainRun.Result> rs) {

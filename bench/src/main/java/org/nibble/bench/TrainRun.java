@@ -174,7 +174,7 @@ final class TrainRun {
                 {
                   "label": "%s",
                   "model": {"layers": %d, "dim": %d, "heads": %d, "ctx": %d, "vocab": %d, "placement": "%s", \
-                "norm": "%s", "bits": %d, "embed_norm": %s, "mix_alpha": %s},
+                "norm": "%s", "bits": %d, "grad_bits": %d, "embed_norm": %s, "mix_alpha": %s},
                   "train": {"steps": %d, "batch": %d, "lr": %s, "warmup": %d, "weight_decay": %s, "clip": %s, \
                 "seed": %d, "threads": %d},
                   "data": {"name": "%s", "train_bytes": %d, "validation_bytes": %d},
@@ -187,7 +187,7 @@ final class TrainRun {
                   "failure": %s
                 }
                 """, esc(r.label()), g.layers(), g.dim(), g.heads(), g.ctx(), g.vocab(), g.placement().id(), esc(g.norm()),
-                g.bits(), g.embedNorm(), num(g.mixAlpha()), t.steps(), t.batch(), num(t.lr()), t.warmup(),
+                g.bits(), g.effectiveGradBits(), g.embedNorm(), num(g.mixAlpha()), t.steps(), t.batch(), num(t.lr()), t.warmup(),
                 num(t.weightDecay()), num(t.clip()), t.seed(), org.nibble.kernels.Parallel.threads(),
                 esc(corpus.name()), corpus.train().length, corpus.validation().length, r.steps(),
                 num(r.trainCurve().isEmpty() ? Double.NaN : r.trainCurve().getLast()[1]), num(r.finalVal()),

@@ -50,7 +50,7 @@ public final class Gpt implements AutoCloseable {
     /** A freshly initialized model; {@code seed} fixes the init (and the ShiftQuant rounding streams). */
     public Gpt(GptConfig cfg, long seed) {
         this.cfg = cfg;
-        this.math = LinearMath.forBits(cfg.bits(), seed);
+        this.math = LinearMath.forBits(cfg.bits(), cfg.gradBits());
         this.clock = new RoundingClock(seed);
         this.paramScope = Scope.open("params");
         RandomGenerator rng = Rng.of(seed);

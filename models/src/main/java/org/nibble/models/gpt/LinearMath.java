@@ -56,14 +56,16 @@ public interface LinearMath {
 
     /**
      * The implementation for a bit width: 32 is {@link #FP32}; 4, 6 and 8 select ShiftQuant training
-     * ({@link ShiftQuantMath}) with {@link ShiftQuantMath#defaultGroups(int)} shift groups.
+     * ({@link ShiftQuantMath}) with {@link ShiftQuantMath#defaultGroups(int)} shift groups; {@code gradBits} (0 = same)
+     * is the width of the two backward matmuls.
      */
-    static LinearMath forBits(int bits, long seed) {
+    static LinearMath forBits(int bits, int gradBits) {
         if (bits == 32) {
             return FP32;
         }
-        if (bits == 4 || bits == 6 || bits == 8) {
-            return new ShiftQuantMath(bits, ShiftQuantMath.defaultGroups(bits));
+        int gb = gradBits == 0 ? bits : gradBits;
+        if ((bits == 4 || bits == 6 || bits == 8) && (gb == 4 || gb == 6 || gb == 8)) {
+            return new ShiftQuantMath(bits, ShiftQuantMath.defaultGroups(bits), gb, ShiftQuantMath.defaultGroups(gb));
         }
         throw new IllegalArgumentException("bits: expected 32 (FP32) or 4, 6, 8 (ShiftQuant), got " + bits);
     }
@@ -75,10 +77,12 @@ public interface LinearMath {
      * float epilogue scale; master weights and gradients stay FP32. Gradients flow straight through the forward
      * quantizers (STE).
      *
-     * @param bits   code width (4, 6 or 8)
-     * @param groups shift groups G (pre-shifted codes must fit int8: {@code qmax 2^(G-1) <= 127})
+     * @param bits       code width of the forward matmul (4, 6 or 8)
+     * @param groups     its shift groups G (pre-shifted codes must fit int8: {@code qmax 2^(G-1) <= 127})
+     * @param gradBits   code width of the input- and weight-gradient matmuls
+     * @param gradGroups their shift groups
      */
-    record ShiftQuantMath(int bits, int groups) implements LinearMath {
+    record ShiftQuantMath(int bits, int groups, int gradBits, int gradGroups) implements LinearMath {
         /** papers.md 1.3 recommendation: b=4 -> G=4, b=6 -> G=3, b=8 -> G=1. */
         static int defaultGroups(int bits) {
             return switch (bits) {
@@ -97,21 +101,21 @@ public interface LinearMath {
 
         @Override
         public void backwardInput(int n, int in, int out, Tensor dy, Tensor w, Tensor dx, long seed) {
-            ShiftLinear.inputGrad(n, in, out, dy.segment(), dy.offset(), w.segment(), w.offset(), bits, groups, seed,
-                    dx.segment(), dx.offset());
+            ShiftLinear.inputGrad(n, in, out, dy.segment(), dy.offset(), w.segment(), w.offset(), gradBits,
+                    gradGroups, seed, dx.segment(), dx.offset());
         }
 
         @Override
         public void backwardWeight(int n, int in, int out, Tensor dy, Tensor x, Tensor dw, long seed, Scope step) {
             Tensor tmp = step.zeros(org.nibble.engine.DType.F32, out, in);
-            ShiftLinear.weightGrad(n, in, out, dy.segment(), dy.offset(), x.segment(), x.offset(), bits, groups,
-                    seed, tmp.segment(), 0);
+            ShiftLinear.weightGrad(n, in, out, dy.segment(), dy.offset(), x.segment(), x.offset(), gradBits,
+                    gradGroups, seed, tmp.segment(), 0);
             Ops.addInto(out * in, tmp.segment(), 0, dw.segment(), dw.offset());
         }
 
         @Override
         public String label() {
-            return "shiftquant-" + bits;
+            return "shiftquant-" + bits + (gradBits == bits ? "" : "/grad-" + gradBits);
         }
     }
 }

@@ -192,6 +192,7 @@ public final class Trainer implements AutoCloseable {
         meta.put("gpt.placement", g.placement().id());
         meta.put("gpt.norm", g.norm());
         meta.put("gpt.bits", Integer.toString(g.bits()));
+        meta.put("gpt.gradBits", Integer.toString(g.gradBits()));
         meta.put("gpt.embedNorm", Boolean.toString(g.embedNorm()));
         meta.put("gpt.mixAlpha", Double.toString(g.mixAlpha()));
         meta.put("train.steps", Integer.toString(tc.steps()));
@@ -223,7 +224,9 @@ public final class Trainer implements AutoCloseable {
         try {
             GptConfig g = new GptConfig(i(meta, "gpt.layers"), i(meta, "gpt.dim"), i(meta, "gpt.heads"),
                     i(meta, "gpt.ctx"), i(meta, "gpt.vocab"), Placement.parse(meta.get("gpt.placement")),
-                    meta.get("gpt.norm"), i(meta, "gpt.bits"), Boolean.parseBoolean(meta.get("gpt.embedNorm")),
+                    meta.get("gpt.norm"), i(meta, "gpt.bits"),
+                    Integer.parseInt(meta.getOrDefault("gpt.gradBits", "0")),
+                    Boolean.parseBoolean(meta.get("gpt.embedNorm")),
                     d(meta, "gpt.mixAlpha"));
             TrainConfig t = new TrainConfig(i(meta, "train.steps"), i(meta, "train.batch"), d(meta, "train.lr"),
                     d(meta, "train.minLrRatio"), i(meta, "train.warmup"), d(meta, "train.weightDecay"),

@@ -62,8 +62,9 @@ class TrainerTest {
     void resumeContinuesTheExactTrajectory(@TempDir Path dir) throws IOException {
         Corpus c = smallCorpus();
         for (Placement p : new Placement[]{Placement.PRE, Placement.MIX, Placement.PERI}) {
-            // PERI runs ShiftQuant 4-bit: its stochastic rounding must also resume exactly
-            GptConfig gc = p == Placement.PERI ? TINY.withBits(4) : TINY.withPlacement(p).withNorm("rmsnorm");
+            // PERI runs ShiftQuant 4-bit (8-bit gradients): its stochastic rounding must also resume exactly
+            GptConfig gc = p == Placement.PERI ? TINY.withBits(4).withGradBits(8)
+                    : TINY.withPlacement(p).withNorm("rmsnorm");
             TrainConfig tc = TrainConfig.of(8, 4, 3e-3, 5);
             double[] straight;
             double valStraight;
@@ -80,6 +81,7 @@ class TrainerTest {
             double valResumed;
             try (Trainer t = Trainer.resume(ck, c)) {
                 assertEquals(4, t.step());
+                assertEquals(gc, t.model().config(), "config restored from the checkpoint");
                 System.arraycopy(run(t, 4), 0, resumed, 4, 4);
                 valResumed = t.evaluate();
             }
