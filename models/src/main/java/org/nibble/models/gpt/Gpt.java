@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
-import static org.nibble.kernels.Simd.FLOAT;
 
 /**
  * A GPT decoder: token embedding + learned positions, {@code L} blocks in the configured placement, a final norm
@@ -282,11 +281,6 @@ public final class Gpt implements AutoCloseable {
         public void close() {
             cache.close();
         }
-    }
-
-    /** Reads one float of a segment (test and diagnostics helper). */
-    static float at(MemorySegment s, long i) {
-        return s.getAtIndex(FLOAT, i);
     }
 
     /** Frees the parameters. */
