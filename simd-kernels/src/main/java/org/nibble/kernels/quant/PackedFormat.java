@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 
 import static org.nibble.kernels.Simd.BYTE;
 import static org.nibble.kernels.Simd.INT;
-import static org.nibble.kernels.Simd.SHORT;
 
 /**
  * Bit-packed storage of plain ShiftQuant codes (|q| <= qmax, not pre-shifted) for memory and bandwidth: 8, 6 or 4 bits
@@ -15,17 +14,25 @@ import static org.nibble.kernels.Simd.SHORT;
  *
  * <p>Layout, designed so the GEMV decodes with shifts of 32-bit lanes (never byte shifts, java-peers.md 2.7) and
  * contiguous loads on any vector width. A row of {@code k} codes is padded with zero codes to
- * {@code kp = roundUp(k, 128)}. Codes are two's complement fields inside little-endian 32-bit words; words come in
+ * {@code kp = roundUp(k, 256)}. Codes are two's complement fields inside little-endian 32-bit words; words come in
  * groups of 8, and field {@code j} of word {@code w} of a group holds code {@code 8j + w} of that group's block:
  * <pre>
  * Q8: block = 32 codes = 8 words x 4 bytes                 (kp bytes per row)
  *       word w:  | byte3: code 24+w | byte2: code 16+w | byte1: code 8+w | byte0: code w |
  * Q4: block = 64 codes = 8 words x 8 nibbles               (kp/2 bytes per row)
  *       word w:  | n7: code 56+w | ... | n1: code 8+w | n0: code w |   (4-bit two's complement)
- * Q6: block = 64 codes = low plane 8 words x 8 nibbles + high plane 8 shorts x 8 two-bit fields   (3kp/4 bytes per row)
- *       row:     [ low plane: kp/8 words (Q4 layout, unsigned low 4 bits) ][ high plane: kp/8 shorts ]
- *       short w: | f7 | ... | f1 | f0 |   f_j = signed top 2 bits of code 8j + w;  code = f_j * 16 + nibble_j
+ * Q6: low plane in the Q4 layout (unsigned low 4 bits of each code), then a high plane of 32-bit words holding the
+ *     signed top 2 bits; one high word serves two low words 16 apart     (kp/2 + kp/4 bytes per row)
+ *       row:     [ low plane: kp/8 words ][ high plane: kp/16 words ]
+ *       low word W, superblock S = W / 32, t = W % 32  ->  high word S*16 + t%16, half h = t / 16:
+ *       high word: | half 1: fields of low word S*32+16+i | half 0: fields of low word S*32+i |
+ *                   each half | f7 | ... | f1 | f0 |   f_j = signed top 2 bits of the code in field j (nibble j)
+ *       code = f_j * 16 + nibble_j
  * </pre>
+ * The Q6 high plane is interleaved so that a vector of L in {4, 8, 16} high words is lane-aligned with a vector of L
+ * low words (lane l: low word o+l, high word (o/32)*16 + o%16 + l, half (o/16)%2): int lanes only, no 16-bit loads or
+ * widening conversions (a first layout with 16-bit high words ran Q6 80x slower than Q4: S2I from a half-width
+ * short vector is not intrinsified on AVX2).
  * A vector of L int lanes loaded at word {@code o} therefore yields, for field {@code j}, the codes
  * {@code k(o+l, j) = ((o+l)/8)*block + 8j + (o+l)%8} for lanes {@code l}; the GEMV lays the activations out in that
  * order once per call, so the weights are streamed once with plain contiguous loads.
@@ -38,8 +45,8 @@ public enum PackedFormat {
     /** 4-bit codes, b = 4 (qmax 7). */
     Q4(4, 8);
 
-    /** Row padding in codes: a multiple of every block and of 16 words (512-bit vectors). */
-    public static final int ROW_ALIGN = 128;
+    /** Row padding in codes: a multiple of every block, of 16 words (512-bit vectors) and of a Q6 superblock. */
+    public static final int ROW_ALIGN = 256;
 
     private final int bits, codesPerWord;
 
@@ -88,6 +95,11 @@ public enum PackedFormat {
         return k % (8 * codesPerWord) / 8;
     }
 
+    /** Q6: the high-plane word serving low word {@code w}. */
+    static int highWord(int w) {
+        return w / 32 * 16 + w % 16;
+    }
+
     /** The scalar decoder: code {@code k} of the packed row at byte {@code rowOff} of a row of {@code cols} codes. */
     public int code(MemorySegment packed, long rowOff, int cols, int k) {
         int w = packed.get(INT, rowOff + 4L * word(k)), j = field(k);
@@ -95,8 +107,9 @@ public enum PackedFormat {
             case Q8 -> (w << (24 - 8 * j)) >> 24;
             case Q4 -> (w << (28 - 4 * j)) >> 28;
             case Q6 -> {
-                int hi = packed.get(SHORT, rowOff + paddedCols(cols) / 2 + 2L * word(k));
-                yield ((hi << (30 - 2 * j)) >> 30) * 16 + ((w >>> (4 * j)) & 0xF);
+                int wd = word(k), half = (wd % 32) / 16;
+                int hi = packed.get(INT, rowOff + paddedCols(cols) / 2 + 4L * highWord(wd));
+                yield ((hi << (30 - 16 * half - 2 * j)) >> 30) * 16 + ((w >>> (4 * j)) & 0xF);
             }
         };
     }
@@ -111,7 +124,7 @@ public enum PackedFormat {
         int kp = paddedCols(cols), words = kp / codesPerWord;
         int mask = (1 << (this == Q6 ? 4 : bits)) - 1;
         int[] lo = new int[words];
-        short[] hi = new short[this == Q6 ? words : 0];
+        int[] hi = new int[this == Q6 ? words / 2 : 0];
         for (int k = 0; k < cols; k++) {
             int q = codes.get(BYTE, codesOff + k);
             if (q > qmax() || q < -qmax()) {
@@ -122,14 +135,14 @@ public enum PackedFormat {
             int fieldBits = this == Q6 ? 4 : bits;
             lo[w] |= (q & mask) << (fieldBits * j);
             if (this == Q6) {
-                hi[w] |= (short) (((q >> 4) & 3) << (2 * j));
+                hi[highWord(w)] |= ((q >> 4) & 3) << (16 * ((w % 32) / 16) + 2 * j);
             }
         }
         for (int w = 0; w < words; w++) {
             dst.set(INT, dstOff + 4L * w, lo[w]);
         }
         for (int w = 0; w < hi.length; w++) {
-            dst.set(SHORT, dstOff + kp / 2 + 2L * w, hi[w]);
+            dst.set(INT, dstOff + kp / 2 + 4L * w, hi[w]);
         }
     }
 

@@ -2,9 +2,7 @@ package org.nibble.kernels.quant;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Checks;
 import org.nibble.kernels.Parallel;
@@ -35,9 +33,6 @@ public final class PackedGemv {
     private static final VectorSpecies<Float> S = Simd.F32;
     private static final VectorSpecies<Integer> SI = Simd.I32;
     private static final int L = S.length();
-    /** L shorts (half the vector width): the Q6 high plane of L words. */
-    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_PREFERRED.withShape(
-            VectorShape.forBitSize(Simd.VECTOR_BITS / 2));
 
     /**
      * {@code y[r] = s0 * sum_k code(r,k) * 2^-g[k] * x[k]} for {@code rows} packed rows of {@code cols} codes starting
@@ -144,32 +139,33 @@ public final class PackedGemv {
     }
 
     /**
-     * Q6: code = (signed high 2 bits) * 16 + low nibble. The high plane's L shorts are widened to int lanes and
-     * pre-shifted so that field j lands in bits 4..5 by one shift left + arithmetic shift right by 26 (masked to
-     * bits 4+): {@code hi_j = ((h << (30 - 2j)) >> 26) & ~15}; {@code lo_j = (w >>> 4j) & 15}.
+     * Q6: code = (signed high 2 bits) * 16 + low nibble. The high word vector is lane-aligned with the low word vector
+     * (see {@link PackedFormat}); field j of half h sits at bits {@code 16h + 2j}: one shift left puts it at bits 30..31,
+     * an arithmetic shift right by 26 brings it to bits 4..5 sign-extended, a mask clears bits 0..3:
+     * {@code hi_j = ((h << (30 - 16h - 2j)) >> 26) & ~15}; {@code lo_j = (w >>> 4j) & 15}.
      */
     static float dotQ6(MemorySegment w, long wb, int words, float[] xp) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         long hb = wb + 4L * words;
         for (int o = 0; o < words; o += L) {
             IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, w, hb + 2L * o, ORDER)
-                    .convertShape(VectorOperators.S2I, SI, 0);
+            IntVector h = IntVector.fromMemorySegment(SI, w, hb + 4L * ((o >>> 5) * 16 + (o & 15)), ORDER);
+            int sh = 30 - 16 * ((o >>> 4) & 1);
             int xb = o * 8;
-            a0 = six(v, h, 0).fma(xv(xp, xb), a0);
-            a1 = six(v, h, 1).fma(xv(xp, xb + L), a1);
-            a2 = six(v, h, 2).fma(xv(xp, xb + 2 * L), a2);
-            a3 = six(v, h, 3).fma(xv(xp, xb + 3 * L), a3);
-            a0 = six(v, h, 4).fma(xv(xp, xb + 4 * L), a0);
-            a1 = six(v, h, 5).fma(xv(xp, xb + 5 * L), a1);
-            a2 = six(v, h, 6).fma(xv(xp, xb + 6 * L), a2);
-            a3 = six(v, h, 7).fma(xv(xp, xb + 7 * L), a3);
+            a0 = six(v, h, sh, 0).fma(xv(xp, xb), a0);
+            a1 = six(v, h, sh, 1).fma(xv(xp, xb + L), a1);
+            a2 = six(v, h, sh, 2).fma(xv(xp, xb + 2 * L), a2);
+            a3 = six(v, h, sh, 3).fma(xv(xp, xb + 3 * L), a3);
+            a0 = six(v, h, sh, 4).fma(xv(xp, xb + 4 * L), a0);
+            a1 = six(v, h, sh, 5).fma(xv(xp, xb + 5 * L), a1);
+            a2 = six(v, h, sh, 6).fma(xv(xp, xb + 6 * L), a2);
+            a3 = six(v, h, sh, 7).fma(xv(xp, xb + 7 * L), a3);
         }
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector six(IntVector w, IntVector h, int j) {
-        IntVector hi = h.lanewise(VectorOperators.LSHL, 30 - 2 * j).lanewise(VectorOperators.ASHR, 26).and(~15);
+    private static FloatVector six(IntVector w, IntVector h, int sh, int j) {
+        IntVector hi = h.lanewise(VectorOperators.LSHL, sh - 2 * j).lanewise(VectorOperators.ASHR, 26).and(~15);
         IntVector lo = w.lanewise(VectorOperators.LSHR, 4 * j).and(15);
         return (FloatVector) hi.or(lo).convert(VectorOperators.I2F, 0);
     }

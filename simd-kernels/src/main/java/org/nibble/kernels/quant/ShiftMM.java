@@ -3,13 +3,16 @@ package org.nibble.kernels.quant;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Checks;
+import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
 import org.nibble.kernels.Simd;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static org.nibble.kernels.Simd.BYTE;
@@ -18,33 +21,52 @@ import static org.nibble.kernels.Simd.INT;
 import static org.nibble.kernels.Simd.ORDER;
 
 /**
- * ShiftMM (papers.md 1.4): integer GEMM on int8 containers of pre-shifted ShiftQuant codes, exact int32 accumulation
- * and one epilogue scale, {@code C = (float) (acc * alpha)} (alpha a double), in the three layouts of a Linear layer's training
- * step. The result equals {@link ShiftMMScalar} bit for bit.
+ * ShiftMM (papers.md 1.4): integer GEMM on int8 containers of pre-shifted ShiftQuant codes (|code| <= 127), exact
+ * int32 accumulation and one epilogue scale, {@code C = (float) (acc * alpha)} (alpha a double), in the three layouts
+ * of a Linear layer's training step. The result equals {@link ShiftMMScalar} bit for bit, whichever route runs.
  *
- * <h2>Why the FP32 FMA unit does the integer math</h2>
- * The Vector API has no integer dot-product instruction (no VNNI / {@code vpmaddwd}), so an int8 MAC costs a widen,
- * a 16-bit multiply, another widen and a 32-bit add (limits.md 5: best Java int8 dot = 0.39x the Java FP32
- * micro-kernel). We measured three candidates ({@code ShiftMMBench}, candidates rows, see the class comment there):
- * (1) FP32 FMA as an exact integer multiplier, (2) 16-bit products with 16-bit accumulators widened every 2 products,
- * (3) Lucene-style byte -> short -> int widening per product. (1) wins: one FMA does 8 (AVX2) or 16 (AVX-512) exact
- * integer MACs, against 4-5 integer instructions for the same work in (2)/(3), and the conversion cost moves out of the
- * inner loop into packing (int8 -> float while packing panels, amortized over the other operand's extent).
+ * <h2>Which kernel, and why (measured; see ShiftMMCandidatesBench / ShiftMMBench)</h2>
+ * The Vector API has no integer dot-product instruction (no VNNI, no {@code vpmaddwd}). The issue named three
+ * candidates; all are implemented ({@link ShiftMMCandidates} keeps the losers) and tested bit-exact:
+ * <ol>
+ *   <li>FP32 FMA as an exact integer multiplier (int8 unpacked to float while packing, FP32 register-blocked
+ *       micro-kernel, K chunked so float sums stay exact; proof below). Measured about 1.0-1.3x our FP32 GEMM: it
+ *       <em>is</em> the FP32 GEMM, plus conversion while packing.</li>
+ *   <li>16-bit products with 16-bit accumulators: two int8 x int8 products per 16-bit lane
+ *       ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), then widened to int32. <b>The winner</b>: 1.5-1.7x our
+ *       FP32 GEMM on the forward layout, 1.3-1.4x on the transposed ones (single-thread CPU time, loaded machine).</li>
+ *   <li>Lucene-style byte -> short -> int widening of every product: 1.3-1.5x, behind (2) because it widens twice
+ *       as often.</li>
+ * </ol>
+ * Why (2) beats FP32 FMA here although an FMA does 8 MACs: per 16 lanes x 2 contraction steps the int16 tile issues
+ * 2 {@code vpmullw} + 1 {@code vpaddw} + the widen (2 shifts + 1 arithmetic shift + 2 adds, all in-lane: the 16-bit
+ * halves of each int lane are sign-extended with {@code x << 16 >> 16} and {@code x >> 16} instead of the cross-lane
+ * S2I part extraction, whose permutes made the first version 6x slower) = 8 simple integer ops for 32 MACs, spread
+ * over all four vector ALU pipes of this core, while FP32 needs 4 FMAs for the same 32 MACs on only the two FMA pipes
+ * and pays int8 -> float conversion. The int16 operands are half the bytes of float panels, too.
  *
- * <h2>Exactness bound (candidate 1)</h2>
+ * <h2>Routes</h2>
+ * The int16 route wants both operands as rows along K: op(A) rows are A's rows unless {@code transA}, op(B) rows
+ * are B's rows when {@code transB} (the forward layout needs no transposition; the backward ones transpose one or two
+ * operands while widening, 8 rows at a time). Transposition is scalar work on each element of the transposed
+ * operand, amortized over the other dimension; when an operand would be reused fewer than
+ * {@link #TRANSPOSE_COST} times, the FP32 route (1) through {@link GemmF32}'s packed panels and micro-kernel
+ * ({@link GemmF32#multiplyPacked}, no transposition for the backward layouts) runs instead.
+ *
+ * <h2>Exactness of the FP32 route</h2>
  * Codes satisfy |a|, |b| <= 127, so every product is an integer with |a*b| <= 16129 < 2^24, exact in float. A float
  * sum of integers is exact while every partial sum stays below 2^24 in magnitude; any partial sum (whatever the
- * association, including the lane-wise partial sums and their reduction) is bounded by the sum of |products| of the
- * chunk, at most {@code K_chunk * 16129}. {@code K_chunk <= 1040} gives {@code 1040 * 16129 = 16 774 160 < 2^24 =
- * 16 777 216}. The kernels therefore accumulate in float over chunks of {@link #CHUNK} = 1024 contraction indices,
- * convert each chunk's (exact, integral) float sums to int and add them in int32. int32 itself is safe for
- * K <= 133 000 (papers.md 1.4). The epilogue then rounds once: {@code (float) (acc * alpha)} in double.
+ * association, including lane-wise partial sums and their reduction) is bounded by the sum of |products| of the
+ * chunk, at most {@code K_chunk * 16129}; {@code K_chunk <= 1040} gives {@code 1040 * 16129 = 16 774 160 < 2^24 =
+ * 16 777 216}. The FP32 route therefore accumulates in float over chunks of at most {@link #CHUNK} = 1024
+ * contraction indices and adds the chunks' (exact, integral) sums in int32. int32 is safe for K <= 133 000
+ * (papers.md 1.4). The int16 route is exact by the pair bound above. Both round once at the end:
+ * {@code (float) (acc * alpha)} in double.
  *
  * <h2>Layouts</h2>
  * {@code transA}: A is stored {@code k x m} (else {@code m x k}); {@code transB}: B is stored {@code n x k} (else
- * {@code k x n}); all row-major with the given leading dimensions, int8. {@code A . B^T} (the forward layout, both
- * operands contiguous along K) runs a dot-product register tile over float rows; the other layouts run an
- * outer-product micro-kernel ({@code MR x 2L}) over packed float panels.
+ * {@code k x n}); all row-major with the given leading dimensions, int8 in [-127, 127] (-128 is rejected: it would
+ * break the int16 pair bound, and ShiftQuant never produces it).
  */
 public final class ShiftMM {
     private ShiftMM() {
@@ -83,12 +105,10 @@ public final class ShiftMM {
     private static final VectorSpecies<Byte> SB = ByteVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(Math.max(64, 8 * L)));
     private static final boolean SB_FULL = SB.length() == L;
-    /** Outer-product register tile: MR rows x NR = 2 vectors of columns (6 x 16 on AVX2: 12 accumulators). */
-    static final int MR = 6, NR = 2 * L;
+    /** GemmF32's register tile: MR rows x NR = 2 vectors of columns (6 x 16 on AVX2: 12 accumulators). */
+    static final int MR = GemmF32.MR, NR = GemmF32.NR;
     /** Dot-product register tile (forward layout): DM rows of A x DN rows of B, 12 accumulators. */
     static final int DM = 4, DN = 3;
-    /** A panels per cache block (MC = 72 rows: 72 x 1024 floats = 288 KiB of the 1 MiB L2). */
-    private static final int MC_PANELS = 12;
 
     /**
      * The epilogue scale of papers.md 1.4: {@code sA0 * sB0 * 2^-(GA-1) * 2^-(GB-1)}, exact in double (the product of
@@ -144,10 +164,187 @@ public final class ShiftMM {
         if (m == 0 || n == 0) {
             return;
         }
-        if (!transA && transB) {
-            runDot(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
-        } else {
+        // the int16 route transposes operands stored with K as rows (scalar, ~1/reuse of the GEMM work); when an
+        // operand is reused fewer than ~96 times the FP32 outer route (no transposition for NN/TN) is faster
+        long transposed = (transA ? (long) m * k : 0) + (transB ? 0 : (long) n * k);
+        if (transposed * TRANSPOSE_COST > (long) m * n * k) {
             runOuter(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        } else {
+            runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, intOut);
+        }
+    }
+
+    /** Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured). */
+    static final int TRANSPOSE_COST = 96;
+
+    // ------------------------------------------------------------------ int16 route (the winner)
+
+    private static final VectorSpecies<Short> SS = Simd.I16;
+    private static final int LS = SS.length();
+    /** LS bytes: one short vector's worth of int8 codes. */
+    private static final VectorSpecies<Byte> SB16 = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(8 * LS));
+    /** Register tile of the int16 route: TI rows of op(A) x TJ columns of op(B). */
+    static final int TI = 2, TJ = 2;
+
+    private static final java.lang.foreign.ValueLayout.OfLong LONG =
+            java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private static final ThreadLocal<short[][]> SHORTS = ThreadLocal.withInitial(() -> new short[2][0]);
+
+    private static short[] shorts(int slot, long size) {
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("ShiftMM: widened operand of " + size + " shorts exceeds a Java array");
+        }
+        short[][] s = SHORTS.get();
+        if (s[slot].length < size) {
+            s[slot] = new short[(int) size];
+        }
+        return s[slot];
+    }
+
+    /**
+     * Candidate (2), the measured winner: both operands are widened once to int16 rows along K (op(A) as m rows,
+     * op(B) as n rows, transposing where the layout stores K as rows), then a TI x TJ dot-product tile multiplies 16-bit
+     * lanes and sums two products per lane in 16 bits ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), widening the
+     * pair sums to int32 with in-lane shifts ({@link #widenSum}). Exact int32 throughout, so no K chunking is needed.
+     */
+    static void runInt16(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
+                         long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
+                         int ldc, boolean intOut) {
+        int kp = (k + 2 * LS - 1) / (2 * LS) * (2 * LS);
+        int mp = (m + TI - 1) / TI * TI, np = (n + TJ - 1) / TJ * TJ;
+        short[] as = shorts(0, (long) mp * kp), bs = shorts(1, (long) np * kp);
+        int grain = Math.max(1, 16384 / Math.max(1, k));
+        Parallel.forRange(0, mp, grain, (lo, hi) -> widenRows(!transA, a, aOff, lda, m, k, kp, as, lo, hi));
+        Parallel.forRange(0, np, grain, (lo, hi) -> widenRows(transB, b, bOff, ldb, n, k, kp, bs, lo, hi));
+        // blocks of A rows (~128 KiB of shorts) stay in L2 while this thread's B tiles stream past
+        int blockRows = Math.max(TI, (65536 / Math.max(1, kp)) / TI * TI);
+        Parallel.forRange(0, np / TJ, 1, (lo, hi) -> {
+            int[] t = new int[TI * TJ];
+            for (int ib = 0; ib < mp; ib += blockRows) {
+                int ie = Math.min(mp, ib + blockRows);
+                for (int jt = lo; jt < hi; jt++) {
+                    for (int i = ib; i < ie; i += TI) {
+                        tileInt16(as, i * kp, bs, jt * TJ * kp, kp, t);
+                        epilogueTile(t, i, jt * TJ, Math.min(TI, m - i), Math.min(TJ, n - jt * TJ), alpha, c, cOff,
+                                ldc, intOut);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Rows {@code lo..hi} of an operand widened to int16 rows of {@code kp} (contraction index p contiguous, zero
+     * padded; rows past {@code rows} zero). {@code contiguous}: row i is stored contiguously at {@code off + i*ld}
+     * (vector B2S); else the operand is stored {@code k x rows} and is transposed 8 rows at a time (one little-endian
+     * 8-byte load per contraction index, bytes split off with shifts). Rejects -128, the one int8 value outside the pair-sum bound.
+     */
+    private static void widenRows(boolean contiguous, MemorySegment src, long off, int ld, int rows, int k, int kp,
+                                  short[] dst, int lo, int hi) {
+        int min = 0;
+        if (contiguous) {
+            for (int i = lo; i < hi; i++) {
+                int base = i * kp, p = 0;
+                if (i < rows) {
+                    long sb = off + (long) i * ld;
+                    ShortVector mn = ShortVector.zero(SS);
+                    for (; p + LS <= k; p += LS) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(SB16, src, sb + p, ORDER)
+                                .convertShape(VectorOperators.B2S, SS, 0);
+                        mn = mn.min(v);
+                        v.intoArray(dst, base + p);
+                    }
+                    min = Math.min(min, mn.reduceLanes(VectorOperators.MIN));
+                    for (; p < k; p++) {
+                        byte v = src.get(BYTE, sb + p);
+                        min = Math.min(min, v);
+                        dst[base + p] = v;
+                    }
+                }
+                java.util.Arrays.fill(dst, base + p, base + kp, (short) 0);
+            }
+        } else {
+            // 8 rows at a time: one 8-byte load per contraction index, bytes split off with shifts, 8 strided stores
+            int i0 = lo;
+            for (; i0 + 8 <= Math.min(hi, rows); i0 += 8) {
+                int d = i0 * kp;
+                for (int p = 0; p < k; p++) {
+                    long v = src.get(LONG, off + (long) p * ld + i0);
+                    for (int t = 0; t < 8; t++) {
+                        byte bt = (byte) (v >> (8 * t));
+                        min = Math.min(min, bt);
+                        dst[d + t * kp + p] = bt;
+                    }
+                }
+                for (int t = 0; t < 8; t++) {
+                    java.util.Arrays.fill(dst, d + t * kp + k, d + (t + 1) * kp, (short) 0);
+                }
+            }
+            for (int i = i0; i < hi; i++) {
+                int base = i * kp, p = 0;
+                if (i < rows) {
+                    for (; p < k; p++) {
+                        byte v = src.get(BYTE, off + (long) p * ld + i);
+                        min = Math.min(min, v);
+                        dst[base + p] = v;
+                    }
+                }
+                java.util.Arrays.fill(dst, base + p, base + kp, (short) 0);
+            }
+        }
+        if (min == -128) {
+            throw new IllegalArgumentException("ShiftMM operands: expected int8 codes in [-127, 127] (ShiftQuant "
+                    + "containers never hold -128), got -128");
+        }
+    }
+
+    private static ShortVector ld16(short[] s, int off) {
+        return ShortVector.fromArray(SS, s, off);
+    }
+
+    /**
+     * Both 16-bit halves of every 32-bit lane, sign-extended and added: {@code (x << 16 >> 16) + (x >> 16)} on the
+     * lanes reinterpreted as ints. In-lane shifts only (no cross-lane S2I part extraction, which costs a permute);
+     * lane order does not matter because the tile reduces all lanes at the end.
+     */
+    static IntVector widenSum(ShortVector p) {
+        IntVector x = p.reinterpretAsInts();
+        return x.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(x.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** TI x TJ = 2 x 2 tile: per two short vectors of K, 8 loads, 8 16-bit multiplies, 4 pair sums, 4 widen-adds. */
+    private static void tileInt16(short[] as, int a0, short[] bs, int b0, int kp, int[] t) {
+        IntVector c00 = IntVector.zero(Simd.I32), c01 = c00, c10 = c00, c11 = c00;
+        int a1 = a0 + kp, b1 = b0 + kp;
+        for (int p = 0; p < kp; p += 2 * LS) {
+            ShortVector x0 = ld16(as, a0 + p), x1 = ld16(as, a1 + p), y0 = ld16(bs, b0 + p), y1 = ld16(bs, b1 + p);
+            ShortVector u0 = ld16(as, a0 + p + LS), u1 = ld16(as, a1 + p + LS), v0 = ld16(bs, b0 + p + LS);
+            ShortVector v1 = ld16(bs, b1 + p + LS);
+            c00 = c00.add(widenSum(x0.mul(y0).add(u0.mul(v0))));
+            c01 = c01.add(widenSum(x0.mul(y1).add(u0.mul(v1))));
+            c10 = c10.add(widenSum(x1.mul(y0).add(u1.mul(v0))));
+            c11 = c11.add(widenSum(x1.mul(y1).add(u1.mul(v1))));
+        }
+        t[0] = c00.reduceLanes(VectorOperators.ADD);
+        t[1] = c01.reduceLanes(VectorOperators.ADD);
+        t[2] = c10.reduceLanes(VectorOperators.ADD);
+        t[3] = c11.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void epilogueTile(int[] t, int i0, int j0, int rows, int cols, double alpha, MemorySegment c,
+                                     long cOff, int ldc, boolean intOut) {
+        for (int r = 0; r < rows; r++) {
+            long cb = cOff + (long) (i0 + r) * ldc + j0;
+            for (int j = 0; j < cols; j++) {
+                if (intOut) {
+                    c.setAtIndex(INT, cb + j, t[r * TJ + j]);
+                } else {
+                    c.setAtIndex(FLOAT, cb + j, (float) (t[r * TJ + j] * alpha));
+                }
+            }
         }
     }
 
@@ -169,83 +366,159 @@ public final class ShiftMM {
 
     // ------------------------------------------------------------------ outer-product route (NN, TN, TT)
 
-    private static void runOuter(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
-                                 long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
-                                 int ldc, boolean intOut) {
+    /** Largest K chunk of the outer-product route; {@code -Dnibble.shiftmm.kc} overrides (<= 1040, for tuning). */
+    static final int OUTER_KC = Math.min(1040, Integer.getInteger("nibble.shiftmm.kc", CHUNK));
+    /** Output columns per compute block (multiple of NR): the float/int block buffers stay in L2. */
+    private static final int NCB = NR * Math.max(1, 256 / NR);
+    /** Output rows per compute block (multiple of MR). */
+    private static final int MCB = GemmF32.MC;
+
+    /** Per-thread native scratch: packed A, packed B, float block; and the int block. */
+    private static final class Scratch {
+        final MemorySegment[] seg = new MemorySegment[3];
+        int[] acc = new int[0];
+
+        MemorySegment seg(int slot, long floats) {
+            if (seg[slot] == null || seg[slot].byteSize() < floats * 4) {
+                seg[slot] = Arena.ofAuto().allocate(Math.max(64, floats * 4), 64);
+            }
+            return seg[slot];
+        }
+
+        int[] acc(int n) {
+            if (acc.length < n) {
+                acc = new int[n];
+            }
+            return acc;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> OUTER = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Candidate (1) in GEMM form: op(A) and op(B) are unpacked from int8 into the packed float panels of
+     * {@link GemmF32} (its public panel layout), K cut into chunks of at most {@link #OUTER_KC} (<= 1040: exact), and
+     * {@link GemmF32#multiplyPacked}, the FP32 register-blocked micro-kernel, multiplies them. One chunk: the exact
+     * float sums land in C and are scaled in place; several: each chunk's float block is added to an int32 block.
+     */
+    static void runOuter(boolean transA, boolean transB, int m, int n, int k, double alpha, MemorySegment a,
+                         long aOff, int lda, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff,
+                         int ldc, boolean intOut) {
+        int chunks = Math.max(1, (k + OUTER_KC - 1) / OUTER_KC);
+        int[] k0 = new int[chunks + 1];
+        long[] pa0 = new long[chunks + 1], pb0 = new long[chunks + 1];
+        for (int ch = 0; ch < chunks; ch++) {   // nearly equal chunks, a function of k only
+            k0[ch + 1] = (int) ((long) k * (ch + 1) / chunks);
+            int kc = k0[ch + 1] - k0[ch];
+            pa0[ch + 1] = pa0[ch] + GemmF32.packedASize(m, kc);
+            pb0[ch + 1] = pb0[ch] + GemmF32.packedBSize(kc, n);
+        }
+        Scratch main = OUTER.get();
+        MemorySegment pa = main.seg(0, pa0[chunks]), pb = main.seg(1, pb0[chunks]);
         int mp = (m + MR - 1) / MR, np = (n + NR - 1) / NR;
-        float[] ap = scratch(0, (long) mp * k * MR), bp = scratch(1, (long) np * k * NR);
-        // pack: int8 -> float panels (the only conversion; amortized over the other operand's extent)
-        Parallel.forRange(0, mp, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
+        int grainA = Math.max(1, 8192 / Math.max(1, k)), grainB = Math.max(1, 4096 / Math.max(1, k));
+        Parallel.forRange(0, mp, grainA, (lo, hi) -> {
             for (int ip = lo; ip < hi; ip++) {
-                packA(transA, a, aOff, lda, ip * MR, Math.min(MR, m - ip * MR), k, ap, ip * k * MR);
+                for (int ch = 0; ch < chunks; ch++) {
+                    int kc = k0[ch + 1] - k0[ch];
+                    packA(transA, a, aOff, lda, ip * MR, Math.min(MR, m - ip * MR), k0[ch], kc, pa,
+                            pa0[ch] + (long) ip * MR * kc);
+                }
             }
         });
-        Parallel.forRange(0, np, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
+        Parallel.forRange(0, np, grainB, (lo, hi) -> {
             for (int jp = lo; jp < hi; jp++) {
-                packB(transB, b, bOff, ldb, jp * NR, Math.min(NR, n - jp * NR), k, bp, jp * k * NR);
+                for (int ch = 0; ch < chunks; ch++) {
+                    int kc = k0[ch + 1] - k0[ch];
+                    packB(transB, b, bOff, ldb, jp * NR, Math.min(NR, n - jp * NR), k0[ch], kc, pb,
+                            pb0[ch] + (long) jp * NR * kc);
+                }
             }
         });
-        Parallel.forRange(0, np, 1, (lo, hi) -> {
-            int[] tile = new int[MR * NR];
-            for (int ib = 0; ib < mp; ib += MC_PANELS) {
-                int ie = Math.min(mp, ib + MC_PANELS);
-                for (int jp = lo; jp < hi; jp++) {
-                    for (int ip = ib; ip < ie; ip++) {
-                        java.util.Arrays.fill(tile, 0);
-                        kernelOuter(ap, ip * k * MR, bp, jp * k * NR, k, tile);
-                        epilogue(tile, NR, ip * MR, jp * NR, Math.min(MR, m - ip * MR), Math.min(NR, n - jp * NR),
-                                alpha, c, cOff, ldc, intOut);
+        boolean direct = chunks == 1 && !intOut;
+        Parallel.forRange(0, np, Math.max(1, (int) (4e6 / (2.0 * m * k * NR + 1))), (lo, hi) -> {
+            Scratch sc = OUTER.get();
+            MemorySegment tmp = direct ? null : sc.seg(2, (long) MCB * NCB);
+            int[] acc = direct ? null : sc.acc(MCB * NCB);
+            for (int j0 = lo * NR; j0 < Math.min(n, hi * NR); j0 += NCB) {
+                int nc = Math.min(Math.min(NCB, n - j0), hi * NR - j0);
+                for (int i0 = 0; i0 < m; i0 += MCB) {
+                    int mc = Math.min(MCB, m - i0);
+                    if (direct) {
+                        GemmF32.multiplyPacked(mc, nc, k, 1f, pa, (long) i0 * k, pb, (long) j0 * k, 0f, c,
+                                cOff + (long) i0 * ldc + j0, ldc);
+                        scaleInPlace(mc, nc, alpha, c, cOff + (long) i0 * ldc + j0, ldc);
+                        continue;
+                    }
+                    java.util.Arrays.fill(acc, 0, mc * nc, 0);
+                    for (int ch = 0; ch < chunks; ch++) {
+                        int kc = k0[ch + 1] - k0[ch];
+                        GemmF32.multiplyPacked(mc, nc, kc, 1f, pa, pa0[ch] + (long) i0 * kc, pb,
+                                pb0[ch] + (long) j0 * kc, 0f, tmp, 0, nc);
+                        addToInt(mc * nc, tmp, acc);
+                    }
+                    for (int r = 0; r < mc; r++) {
+                        epilogueRow(acc, r * nc, nc, alpha, c, cOff + (long) (i0 + r) * ldc + j0, intOut);
                     }
                 }
             }
         });
     }
 
-    /** Panel of A rows {@code i0 .. i0+rows-1} (zero-padded to MR): {@code ap[base + p*MR + r] = A(i0+r, p)}. */
-    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int rows, int k,
-                              float[] ap, int base) {
-        if (transA) {   // A stored k x m: MR contiguous bytes per p
-            for (int p = 0; p < k; p++) {
-                long src = aOff + (long) p * lda + i0;
-                int dst = base + p * MR;
-                for (int r = 0; r < MR; r++) {
-                    ap[dst + r] = r < rows ? a.get(BYTE, src + r) : 0f;
+    /**
+     * Packed-A micro-panel (GemmF32 layout, k-major since the gemm branch's a1b7374: (i, p) at p*MR + i) of rows
+     * i0.., columns p0..p0+kc; missing rows are zero.
+     */
+    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int rows, int p0, int kc,
+                              MemorySegment dst, long dstOff) {
+        for (int p = 0; p < kc; p++) {
+            long d = dstOff + (long) p * MR;
+            for (int r = 0; r < MR; r++) {
+                float v = 0f;
+                if (r < rows) {
+                    v = transA ? a.get(BYTE, aOff + (long) (p0 + p) * lda + i0 + r)
+                            : a.get(BYTE, aOff + (long) (i0 + r) * lda + p0 + p);
+                }
+                dst.setAtIndex(FLOAT, d + r, v);
+            }
+        }
+    }
+
+    /** Packed-B micro-panel (GemmF32 layout, k-major: (p, j) at p*NR + j) of columns j0.., rows p0..p0+kc. */
+    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int j0, int cols, int p0, int kc,
+                              MemorySegment dst, long dstOff) {
+        if (!transB && cols == NR && SB_FULL) {   // B stored k x n, full panel: two vector conversions per p
+            for (int p = 0; p < kc; p++) {
+                long src = bOff + (long) (p0 + p) * ldb + j0, d = (dstOff + (long) p * NR) * 4;
+                toFloats(b, src).intoMemorySegment(dst, d, ORDER);
+                toFloats(b, src + L).intoMemorySegment(dst, d + 4L * L, ORDER);
+            }
+        } else if (!transB) {
+            for (int p = 0; p < kc; p++) {
+                long src = bOff + (long) (p0 + p) * ldb + j0;
+                for (int j = 0; j < NR; j++) {
+                    dst.setAtIndex(FLOAT, dstOff + (long) p * NR + j, j < cols ? b.get(BYTE, src + j) : 0f);
                 }
             }
-        } else {        // A stored m x k: walk each row contiguously, scatter with stride MR
-            for (int r = 0; r < MR; r++) {
-                long src = aOff + (long) (i0 + r) * lda;
-                for (int p = 0; p < k; p++) {
-                    ap[base + p * MR + r] = r < rows ? a.get(BYTE, src + p) : 0f;
+        } else {        // B stored n x k: walk each B row contiguously, scatter with stride NR
+            for (int j = 0; j < NR; j++) {
+                long src = bOff + (long) (j0 + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) {
+                    dst.setAtIndex(FLOAT, dstOff + (long) p * NR + j, j < cols ? b.get(BYTE, src + p) : 0f);
                 }
             }
         }
     }
 
-    /** Panel of B columns {@code j0 .. j0+cols-1} (zero-padded to NR): {@code bp[base + p*NR + j] = B(p, j0+j)}. */
-    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int j0, int cols, int k,
-                              float[] bp, int base) {
-        if (!transB && cols == NR && SB_FULL) {   // B stored k x n, full panel: two vector conversions per p
-            for (int p = 0; p < k; p++) {
-                long src = bOff + (long) p * ldb + j0;
-                int dst = base + p * NR;
-                toFloats(b, src).intoArray(bp, dst);
-                toFloats(b, src + L).intoArray(bp, dst + L);
+    private static void bytesToFloats(MemorySegment s, long off, int n, MemorySegment dst, long dstOff) {
+        int p = 0;
+        if (SB_FULL) {
+            for (; p + L <= n; p += L) {
+                toFloats(s, off + p).intoMemorySegment(dst, (dstOff + p) * 4, ORDER);
             }
-        } else if (!transB) {
-            for (int p = 0; p < k; p++) {
-                long src = bOff + (long) p * ldb + j0;
-                for (int j = 0; j < NR; j++) {
-                    bp[base + p * NR + j] = j < cols ? b.get(BYTE, src + j) : 0f;
-                }
-            }
-        } else {        // B stored n x k
-            for (int j = 0; j < NR; j++) {
-                long src = bOff + (long) (j0 + j) * ldb;
-                for (int p = 0; p < k; p++) {
-                    bp[base + p * NR + j] = j < cols ? b.get(BYTE, src + p) : 0f;
-                }
-            }
+        }
+        for (; p < n; p++) {
+            dst.setAtIndex(FLOAT, dstOff + p, s.get(BYTE, off + p));
         }
     }
 
@@ -254,76 +527,48 @@ public final class ShiftMM {
                 .convertShape(VectorOperators.B2F, S, 0);
     }
 
-    /**
-     * MR x NR outer-product micro-kernel over float panels: per contraction index, two B vectors, MR broadcasts of A,
-     * 12 FMAs. Float sums restart every {@link #CHUNK} indices and are added to the int tile (exactness bound).
-     */
-    private static void kernelOuter(float[] ap, int aBase, float[] bp, int bBase, int k, int[] tile) {
-        for (int k0 = 0; k0 < k; k0 += CHUNK) {
-            int ke = Math.min(k, k0 + CHUNK);
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-            for (int p = k0; p < ke; p++) {
-                int bo = bBase + p * NR, ao = aBase + p * MR;
-                FloatVector b0 = FloatVector.fromArray(S, bp, bo), b1 = FloatVector.fromArray(S, bp, bo + L);
-                FloatVector av = FloatVector.broadcast(S, ap[ao]);
-                c00 = av.fma(b0, c00);
-                c01 = av.fma(b1, c01);
-                av = FloatVector.broadcast(S, ap[ao + 1]);
-                c10 = av.fma(b0, c10);
-                c11 = av.fma(b1, c11);
-                av = FloatVector.broadcast(S, ap[ao + 2]);
-                c20 = av.fma(b0, c20);
-                c21 = av.fma(b1, c21);
-                av = FloatVector.broadcast(S, ap[ao + 3]);
-                c30 = av.fma(b0, c30);
-                c31 = av.fma(b1, c31);
-                av = FloatVector.broadcast(S, ap[ao + 4]);
-                c40 = av.fma(b0, c40);
-                c41 = av.fma(b1, c41);
-                av = FloatVector.broadcast(S, ap[ao + 5]);
-                c50 = av.fma(b0, c50);
-                c51 = av.fma(b1, c51);
-            }
-            addInt(tile, 0, c00);
-            addInt(tile, L, c01);
-            addInt(tile, NR, c10);
-            addInt(tile, NR + L, c11);
-            addInt(tile, 2 * NR, c20);
-            addInt(tile, 2 * NR + L, c21);
-            addInt(tile, 3 * NR, c30);
-            addInt(tile, 3 * NR + L, c31);
-            addInt(tile, 4 * NR, c40);
-            addInt(tile, 4 * NR + L, c41);
-            addInt(tile, 5 * NR, c50);
-            addInt(tile, 5 * NR + L, c51);
+    /** acc[0..n) += (int) tmp[0..n): the chunk's float sums are exact integers below 2^24. */
+    private static void addToInt(int n, MemorySegment tmp, int[] acc) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            IntVector.fromArray(Simd.I32, acc, i).add((IntVector) FloatVector.fromMemorySegment(S, tmp, 4L * i, ORDER)
+                    .convert(VectorOperators.F2I, 0)).intoArray(acc, i);
+        }
+        for (; i < n; i++) {
+            acc[i] += (int) tmp.getAtIndex(FLOAT, i);
         }
     }
 
-    /** tile[off..off+L) += (int) v: v holds exact integers below 2^24, so F2I is exact. */
-    private static void addInt(int[] tile, int off, FloatVector v) {
-        IntVector.fromArray(Simd.I32, tile, off).add((IntVector) v.convert(VectorOperators.F2I, 0))
-                .intoArray(tile, off);
+    /** C row = (float) (acc * alpha), or the int accumulator itself. */
+    private static void epilogueRow(int[] acc, int off, int cols, double alpha, MemorySegment c, long cb,
+                                    boolean intOut) {
+        int j = 0;
+        if (!intOut) {
+            for (; j + L <= cols; j += L) {
+                scale(IntVector.fromArray(Simd.I32, acc, off + j), alpha).intoMemorySegment(c, (cb + j) * 4, ORDER);
+            }
+            for (; j < cols; j++) {
+                c.setAtIndex(FLOAT, cb + j, (float) (acc[off + j] * alpha));
+            }
+        } else {
+            for (; j < cols; j++) {
+                c.setAtIndex(INT, cb + j, acc[off + j]);
+            }
+        }
     }
 
-    /** Writes the valid {@code rows x cols} part of an int tile (row stride {@code ts}) to C. */
-    private static void epilogue(int[] tile, int ts, int i0, int j0, int rows, int cols, double alpha,
-                                 MemorySegment c, long cOff, int ldc, boolean intOut) {
+    /** C block = (float) ((double) C * alpha): C holds exact integer float sums (one chunk, |sum| < 2^24). */
+    private static void scaleInPlace(int rows, int cols, double alpha, MemorySegment c, long cOff, int ldc) {
         for (int r = 0; r < rows; r++) {
-            long cb = cOff + (long) (i0 + r) * ldc + j0;
+            long cb = cOff + (long) r * ldc;
             int j = 0;
-            if (!intOut) {
-                for (; j + L <= cols; j += L) {
-                    scale(IntVector.fromArray(Simd.I32, tile, r * ts + j), alpha)
-                            .intoMemorySegment(c, cb * 4 + 4L * j, ORDER);
-                }
-                for (; j < cols; j++) {
-                    c.setAtIndex(FLOAT, cb + j, (float) (tile[r * ts + j] * alpha));
-                }
-            } else {
-                for (; j < cols; j++) {
-                    c.setAtIndex(INT, cb + j, tile[r * ts + j]);
-                }
+            for (; j + L <= cols; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, c, (cb + j) * 4, ORDER);
+                scale((IntVector) v.convert(VectorOperators.F2I, 0), alpha).intoMemorySegment(c, (cb + j) * 4,
+                        ORDER);
+            }
+            for (; j < cols; j++) {
+                c.setAtIndex(FLOAT, cb + j, (float) ((int) c.getAtIndex(FLOAT, cb + j) * alpha));
             }
         }
     }
@@ -343,7 +588,7 @@ public final class ShiftMM {
 
     // ------------------------------------------------------------------ dot-product route (A . B^T)
 
-    private static void runDot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
+    static void runDot(int m, int n, int k, double alpha, MemorySegment a, long aOff, int lda,
                                MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc,
                                boolean intOut) {
         int kp = (k + L - 1) / L * L;

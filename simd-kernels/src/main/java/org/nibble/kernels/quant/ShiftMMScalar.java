@@ -52,6 +52,10 @@ public final class ShiftMMScalar {
         for (int p = 0; p < k; p++) {
             byte av = a.get(BYTE, aOff + (transA ? (long) p * lda + i : (long) i * lda + p));
             byte bv = b.get(BYTE, bOff + (transB ? (long) j * ldb + p : (long) p * ldb + j));
+            if (av == -128 || bv == -128) {
+                throw new IllegalArgumentException("ShiftMM operands: expected int8 codes in [-127, 127] (ShiftQuant "
+                        + "containers never hold -128), got -128");
+            }
             acc += av * bv;
         }
         return acc;

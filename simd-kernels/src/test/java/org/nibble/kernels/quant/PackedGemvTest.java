@@ -38,15 +38,15 @@ class PackedGemvTest {
                 }
             }
         }
-        assertEquals(128, PackedFormat.Q8.rowBytes(100));
-        assertEquals(64, PackedFormat.Q4.rowBytes(100));
-        assertEquals(96, PackedFormat.Q6.rowBytes(100));
+        assertEquals(256, PackedFormat.Q8.rowBytes(100));
+        assertEquals(128, PackedFormat.Q4.rowBytes(100));
+        assertEquals(192, PackedFormat.Q6.rowBytes(100));
     }
 
     @Test
     void packRejectsCodesOutOfRange() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> PackedFormat.Q4.packRow(bytes(1, -8, 0), 0, 3, alloc(64), 0));
+                () -> PackedFormat.Q4.packRow(bytes(1, -8, 0), 0, 3, alloc(PackedFormat.Q4.rowBytes(3)), 0));
         assertTrue(e.getMessage().contains("codes[1]") && e.getMessage().contains("7"), e.getMessage());
     }
 

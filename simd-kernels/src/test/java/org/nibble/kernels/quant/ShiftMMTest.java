@@ -116,6 +116,13 @@ class ShiftMMTest {
         ShiftMM.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc);
         ShiftMMScalar.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cfs, cOff, ldc);
         assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, what);
+        // both routes, whichever the dispatch picks for this shape
+        ShiftMM.runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc, false);
+        assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, "int16 route " + what);
+        ShiftMM.runOuter(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, cf, cOff, ldc, false);
+        assertArrayEquals(toFloats(cfs, cn), toFloats(cf, cn), 0f, "fp32 route " + what);
+        ShiftMM.runInt16(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, ci, cOff, ldc, true);
+        assertArrayEquals(toInts(cs, cn), toInts(ci, cn), "int16 route int " + what);
     }
 
     /**
@@ -197,5 +204,43 @@ class ShiftMMTest {
             }
             assertTrue(Math.sqrt(err / norm) < 0.1, "relative error " + Math.sqrt(err / norm));
         }
+    }
+
+    @Test
+    void losingCandidatesEqualScalarTwinToo() {
+        SplittableRandom rng = new SplittableRandom(14);
+        int[][] shapes = {{1, 1, 1}, {3, 5, 17}, {17, 33, 65}, {7, 9, 1000}, {2, 3, 4099}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            MemorySegment a = randomCodes(rng, (long) m * k, 127), b = randomCodes(rng, (long) n * k, 127);
+            MemorySegment ref = alloc(4L * m * n), c = alloc(4L * m * n);
+            double alpha = 1.0 / 3;
+            ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, ref, 0, n);
+            ShiftMMCandidates.forwardOuter(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "outer " + k);
+            ShiftMMCandidates.forwardFp32Dot(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "fp32 dot " + k);
+            for (ShiftMM.Layout lay : ShiftMM.Layout.values()) {
+                int lda = lay.transA() ? m : k, ldb = lay.transB() ? k : n;
+                ShiftMMScalar.gemm(lay, m, n, k, alpha, a, 0, lda, b, 0, ldb, ref, 0, n);
+                ShiftMMCandidates.fp32Outer(lay, m, n, k, alpha, a, 0, lda, b, 0, ldb, c, 0, n);
+                assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "outer " + lay);
+            }
+            ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, m, n, k, alpha, a, 0, k, b, 0, k, ref, 0, n);
+            ShiftMMCandidates.forwardInt16(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "int16 " + k);
+            ShiftMMCandidates.forwardWiden(m, n, k, alpha, a, 0, k, b, 0, k, c, 0, n);
+            assertArrayEquals(toFloats(ref, (long) m * n), toFloats(c, (long) m * n), 0f, "widen " + k);
+        }
+    }
+
+    @Test
+    void minus128IsRejectedByBothTwins() {
+        MemorySegment a = bytes(1, -128, 3), b = bytes(1, 1, 1), c = alloc(4);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ShiftMM.gemm(ShiftMM.Layout.FORWARD, 1, 1, 3, 1.0, a, 0, 3, b, 0, 3, c, 0, 1));
+        assertTrue(e.getMessage().contains("[-127, 127]"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ShiftMMScalar.gemm(ShiftMM.Layout.FORWARD, 1, 1, 3, 1.0, a, 0, 3, b, 0, 3, c, 0, 1));
     }
 }

@@ -91,6 +91,29 @@ class ShiftQuantTest {
         }
     }
 
+    @Test
+    void vectorEqualsScalarOnLongRows() {
+        SplittableRandom rng = new SplittableRandom(2);
+        for (int cols : new int[]{1024, 4099}) {
+            int rows = 3;
+            MemorySegment x = randomFloats(rng, (long) rows * cols + 1);
+            for (ChannelAxis axis : ChannelAxis.values()) {
+                for (Rounding rounding : Rounding.values()) {
+                    int nc = axis == ChannelAxis.COLUMNS ? cols : rows;
+                    MemorySegment qv = alloc((long) rows * cols), qs = alloc((long) rows * cols);
+                    MemorySegment gv = alloc(nc), gs = alloc(nc);
+                    float sv = VECTOR.quantize("x", x, 1, rows, cols, cols, axis, 4, 5, rounding, 5, true, qv, 0,
+                            cols, gv, 0);
+                    float ss = SCALAR.quantize("x", x, 1, rows, cols, cols, axis, 4, 5, rounding, 5, true, qs, 0,
+                            cols, gs, 0);
+                    assertEquals(ss, sv);
+                    assertArrayEquals(toBytes(gs, nc), toBytes(gv, nc));
+                    assertArrayEquals(toBytes(qs, (long) rows * cols), toBytes(qv, (long) rows * cols));
+                }
+            }
+        }
+    }
+
     /** Loop definition of papers.md 1.3: the largest g <= G-1 with r * 2^g <= R (exact in double). */
     static int groupByLoop(float bigR, float r, int groups) {
         if (r == 0 || r < Float.MIN_NORMAL) {

@@ -1,0 +1,2 @@
+/** File formats: safetensors reading and atomic writing. */
+package org.nibble.engine.io;
