@@ -114,6 +114,8 @@ class MiniLmOracleTest {
         for (int j = 0; j < pooled.length; j++) {
             pmax = Math.max(pmax, Math.abs(pooled[j] - refPooled[j]));
         }
+        System.out.printf("%s: len %d, hidden max|diff| %.3g, pooled max|diff| %.3g, cosine %.9f%n", what, len,
+                maxDiff, pmax, cos);
         assertTrue(cos >= 0.99999, what + ": cosine " + cos + " < 0.99999");
         assertTrue(pmax <= 1e-4, what + ": pooled max |diff| " + pmax + " > 1e-4");
     }
