@@ -1,0 +1,630 @@
+package org.nibble.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static org.nibble.kernels.Simd.FLOAT;
+import static org.nibble.kernels.Simd.ORDER;
+
+/**
+ * FP32 GEMM {@code C = alpha * op(A) * op(B) + beta * C} (row-major, {@code op} = identity or transpose), built the
+ * way fast BLAS libraries are built (Goto / BLIS), with a GEMV path for {@code m == 1} and {@code n == 1}.
+ *
+ * <h2>Contract</h2>
+ * Offsets and leading dimensions are in elements. {@code op(A)} is {@code m x k}: A is stored {@code m x k} with
+ * leading dimension {@code lda} (row {@code i} starts at {@code aOff + i*lda}), or {@code k x m} when {@code transA}.
+ * Likewise {@code op(B)} is {@code k x n} (B stored {@code n x k} when {@code transB}); C is {@code m x n}. BLAS
+ * semantics: {@code beta == 0} never reads C (NaN garbage there is overwritten); {@code alpha == 0} or {@code k == 0}
+ * never reads A or B and scales C by beta. Any {@code m, n, k >= 0}. C must not overlap A or B. The twin is
+ * {@link GemmF32Scalar#gemm}; results agree with it within {@code c * k * eps * sum|a||b|} (this kernel sums in float
+ * with fused multiply-adds, in {@link #KC}-long blocks). Results are bit-identical for any thread count: each output
+ * element is computed by the same sequence of operations whichever thread computes it.
+ *
+ * <h2>Algorithm</h2>
+ * Loops, outermost first (BLIS numbering): N in blocks of {@link #NC} columns, K in blocks of {@code kc <= }
+ * {@link #KC}, where op(B)'s {@code kc x nc} block is packed; M in blocks of {@link #MC} rows, where op(A)'s
+ * {@code mc x kc} block is packed; then the macro-kernel {@link #multiplyPacked} walks {@link #MR} x {@link #NR}
+ * tiles and the micro-kernel keeps the tile's {@code MR * NR / L} vector accumulators in registers across the whole
+ * {@code kc} loop (L = {@link Simd#F32_LANES}). Per step of k it loads two vectors of B, broadcasts MR scalars of A and
+ * issues {@code 2 * MR} FMAs; with MR = 6 and NR = 2L that is 12 accumulators + 2 B vectors + 1 broadcast = 15 of the
+ * 16 AVX2 registers (32 with AVX-512, where the same code runs a 6 x 32 tile). Parallelism ({@link Parallel#forRange})
+ * cuts the output into column ranges that are multiples of NR (or row ranges, multiples of MR, when n is narrow); each
+ * thread packs into its own reused scratch.
+ *
+ * <h2>Packed panel layouts (public, for reuse by other GEMMs)</h2>
+ * Integer GEMMs (ShiftMM: int8 codes unpacked to exact small floats, K chunked so float sums stay exact below 2^24)
+ * can produce these panels themselves and call {@link #multiplyPacked} on them:
+ * <pre>
+ * packed A, an mc x kc block: ceil(mc / MR) micro-panels of MR * kc floats, one after the other.
+ *     Micro-panel r holds rows r*MR .. r*MR+MR-1, ROW-major: element (i, p) at r*MR*kc + i*kc + p.
+ *     Rows past mc are zero.                                                  size: packedASize(mc, kc)
+ * packed B, a kc x nc block: ceil(nc / NR) micro-panels of kc * NR floats, one after the other.
+ *     Micro-panel s holds columns s*NR .. s*NR+NR-1, k-major: element (p, j) at s*NR*kc + p*NR + j.
+ *     Columns past nc are zero.                                               size: packedBSize(kc, nc)
+ * </pre>
+ * {@link #packA} and {@link #packB} produce them from float matrices; {@link #multiplyPacked} computes
+ * {@code C[mc x nc] = alpha * Apacked * Bpacked + beta * C} single-threaded (the caller parallelises over tiles).
+ * Packed offsets should be multiples of 16 elements (64 bytes) for aligned vector loads.
+ */
+public final class GemmF32 {
+    private GemmF32() {
+    }
+
+    private static final VectorSpecies<Float> S = Simd.F32;
+    private static final int L = S.length();
+
+    /** Rows of the register tile (micro-kernel). */
+    public static final int MR = 6;
+    /** Columns of the register tile: two vectors of {@link Simd#F32}. */
+    public static final int NR = 2 * L;
+    /** Maximum depth of a packed block: a B micro-panel (KC * NR floats) stays in L1. */
+    public static final int KC = 256;
+    /** Rows of a packed A block (multiple of MR): MC * KC floats stay in L2. */
+    public static final int MC = 24 * MR;
+    /** Columns of a packed B block (multiple of NR): KC * NC floats stay in L3. */
+    public static final int NC = NR * (4096 / NR);
+
+    /** Floats of a packed A block of {@code mc x kc} (rows rounded up to MR). */
+    public static long packedASize(int mc, int kc) {
+        return (long) roundUp(mc, MR) * kc;
+    }
+
+    /** Floats of a packed B block of {@code kc x nc} (columns rounded up to NR). */
+    public static long packedBSize(int kc, int nc) {
+        return (long) roundUp(nc, NR) * kc;
+    }
+
+    // ------------------------------------------------------------------------------------------------ entry point
+
+    /**
+     * {@code C = alpha * op(A) * op(B) + beta * C}; see the class comment for the contract.
+     *
+     * @param transA A is stored {@code k x m} (op(A) = A^T) instead of {@code m x k}
+     * @param transB B is stored {@code n x k} (op(B) = B^T) instead of {@code k x n}
+     */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                            float beta, MemorySegment c, long cOff, int ldc) {
+        checkGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (alpha == 0 || k == 0) {
+            scaleC(m, n, beta, c, cOff, ldc);
+            return;
+        }
+        if (m == 1) {
+            // one row of C: y (n) = x (k) * op(B); x = row 0 of op(A), stride 1 or lda
+            long xInc = transA ? lda : 1;
+            if (transB) {
+                Gemv.dotRows(n, k, alpha, b, bOff, ldb, a, aOff, xInc, beta, c, cOff, 1);
+            } else {
+                Gemv.axpyRows(k, n, alpha, b, bOff, ldb, a, aOff, xInc, beta, c, cOff, 1);
+            }
+            return;
+        }
+        if (n == 1) {
+            // one column of C: y (m) = op(A) * x (k); x = column 0 of op(B), stride ldb or 1
+            long xInc = transB ? 1 : ldb;
+            if (transA) {
+                Gemv.axpyRows(k, m, alpha, a, aOff, lda, b, bOff, xInc, beta, c, cOff, ldc);
+            } else {
+                Gemv.dotRows(m, k, alpha, a, aOff, lda, b, bOff, xInc, beta, c, cOff, ldc);
+            }
+            return;
+        }
+        int colBlocks = ceilDiv(n, NR);
+        double flopsPerCol = 2.0 * m * k;
+        if (colBlocks >= 2 * Parallel.threads() || m <= MR) {
+            // split the columns: each chunk is a multiple of NR columns (the last one takes the rest)
+            int grain = grain(flopsPerCol * NR);
+            Parallel.forRange(0, colBlocks, grain, (lo, hi) -> blocked(transA, transB, 0, m, lo * NR,
+                    Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        } else {
+            int rowBlocks = ceilDiv(m, MR);
+            int grain = grain(2.0 * n * k * MR);
+            Parallel.forRange(0, rowBlocks, grain, (lo, hi) -> blocked(transA, transB, lo * MR,
+                    Math.min(m, hi * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        }
+    }
+
+    /** Units per parallel chunk so that a chunk holds at least ~4 MFLOP (below that, threads cost more than win). */
+    private static int grain(double flopsPerUnit) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, Math.ceil(4e6 / flopsPerUnit)));
+    }
+
+    /** Argument checks shared with the twin; messages name the argument, the expected and the actual value. */
+    static void checkGemm(boolean transA, boolean transB, int m, int n, int k, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
+        Checks.checkCount("m", m);
+        Checks.checkCount("n", n);
+        Checks.checkCount("k", k);
+        if (transA) {
+            Checks.checkMatrix("a (transposed, stored k x m)", a, aOff, k, m, lda, 4);
+        } else {
+            Checks.checkMatrix("a (stored m x k)", a, aOff, m, k, lda, 4);
+        }
+        if (transB) {
+            Checks.checkMatrix("b (transposed, stored n x k)", b, bOff, n, k, ldb, 4);
+        } else {
+            Checks.checkMatrix("b (stored k x n)", b, bOff, k, n, ldb, 4);
+        }
+        Checks.checkMatrix("c (m x n)", c, cOff, m, n, ldc, 4);
+    }
+
+    /** C = beta * C (beta == 0: C = 0 without reading it). */
+    private static void scaleC(int m, int n, float beta, MemorySegment c, long cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            long row = cOff + (long) i * ldc;
+            if (beta == 0) {
+                FloatOps.fill(n, 0f, c, row);
+            } else if (beta != 1) {
+                FloatOps.scale(n, beta, c, row, c, row);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ blocking
+
+    /** Per-thread packing scratch, grown on demand and reused across calls (never allocated in the hot path). */
+    private static final class Scratch {
+        MemorySegment a = MemorySegment.NULL;
+        MemorySegment b = MemorySegment.NULL;
+        final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * 4, 64);
+
+        MemorySegment a(long floats) {
+            if (a.byteSize() < floats * 4) {
+                a = Arena.ofAuto().allocate(floats * 4, 64);
+            }
+            return a;
+        }
+
+        MemorySegment b(long floats) {
+            if (b.byteSize() < floats * 4) {
+                b = Arena.ofAuto().allocate(floats * 4, 64);
+            }
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Depth of each K block: k cut into ceil(k / KC) nearly equal blocks (a function of k only). */
+    private static int kcFor(int k) {
+        int blocks = ceilDiv(k, KC);
+        return ceilDiv(k, blocks);
+    }
+
+    /** The Goto loops over the output block rows [i0, i1) x columns [j0, j1). */
+    private static void blocked(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k, float alpha,
+                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                float beta, MemorySegment c, long cOff, int ldc) {
+        Scratch s = SCRATCH.get();
+        int kcMax = kcFor(k);
+        MemorySegment pa = s.a(packedASize(Math.min(MC, i1 - i0), kcMax));
+        MemorySegment pb = s.b(packedBSize(kcMax, Math.min(NC, j1 - j0)));
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                float betaBlock = pc == 0 ? beta : 1f;
+                packB(transB, b, bOff, ldb, pc, jc, kc, nc, pb, 0);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    packA(transA, a, aOff, lda, ic, pc, mc, kc, pa, 0);
+                    macro(mc, nc, kc, alpha, pa, 0, pb, 0, betaBlock, c, cOff + (long) ic * ldc + jc, ldc,
+                            s.tile);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ packing
+
+    /**
+     * Packs the {@code mc x kc} block of op(A) at (row0, col0) into {@code dst} at element {@code dstOff}, in the
+     * packed-A layout of the class comment (row-major micro-panels of MR rows, missing rows zero).
+     */
+    public static void packA(boolean transA, MemorySegment a, long aOff, int lda, int row0, int col0, int mc, int kc,
+                             MemorySegment dst, long dstOff) {
+        long db = dstOff * 4;
+        int panels = ceilDiv(mc, MR);
+        for (int r = 0; r < panels; r++) {
+            for (int i = 0; i < MR; i++) {
+                int row = r * MR + i;
+                long d = db + ((long) row * kc) * 4;
+                if (row >= mc) {
+                    FloatOps.fill(kc, 0f, dst, d / 4);
+                } else if (!transA) {
+                    copy(kc, a, (aOff + (long) (row0 + row) * lda + col0) * 4, dst, d);
+                } else {
+                    gather(kc, a, (aOff + (long) col0 * lda + row0 + row) * 4, 4L * lda, dst, d);
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs the {@code kc x nc} block of op(B) at (row0, col0) into {@code dst} at element {@code dstOff}, in the
+     * packed-B layout of the class comment (k-major micro-panels of NR columns, missing columns zero).
+     */
+    public static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int row0, int col0, int kc, int nc,
+                             MemorySegment dst, long dstOff) {
+        long db = dstOff * 4;
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr);
+            long panel = db + (long) jr * kc * 4;
+            if (!transB) {
+                long src = (bOff + (long) row0 * ldb + col0 + jr) * 4;
+                if (nr == NR) {
+                    copyRowsNR(kc, b, src, 4L * ldb, dst, panel);
+                } else {
+                    copyRowsPartial(kc, nr, b, src, 4L * ldb, dst, panel);
+                }
+            } else {
+                // op(B)(p, j) = B[j][p]: column j of the panel is row (col0 + jr + j) of B
+                for (int j = 0; j < NR; j++) {
+                    long d = panel + 4L * j;
+                    if (j >= nr) {
+                        scatterZero(kc, dst, d, 4L * NR);
+                    } else {
+                        scatter(kc, b, (bOff + (long) (col0 + jr + j) * ldb + row0) * 4, dst, d, 4L * NR);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void copy(int n, MemorySegment src, long sb, MemorySegment dst, long db) {
+        MemorySegment.copy(src, sb, dst, db, 4L * n);
+    }
+
+    private static void gather(int n, MemorySegment src, long sb, long strideBytes, MemorySegment dst, long db) {
+        for (int p = 0; p < n; p++) {
+            dst.set(FLOAT, db + 4L * p, src.get(FLOAT, sb + strideBytes * p));
+        }
+    }
+
+    private static void scatter(int n, MemorySegment src, long sb, MemorySegment dst, long db, long strideBytes) {
+        for (int p = 0; p < n; p++) {
+            dst.set(FLOAT, db + strideBytes * p, src.get(FLOAT, sb + 4L * p));
+        }
+    }
+
+    private static void scatterZero(int n, MemorySegment dst, long db, long strideBytes) {
+        for (int p = 0; p < n; p++) {
+            dst.set(FLOAT, db + strideBytes * p, 0f);
+        }
+    }
+
+    /** kc rows of exactly NR floats (two vectors) from a strided source into a dense NR-wide panel. */
+    private static void copyRowsNR(int kc, MemorySegment src, long sb, long ldBytes, MemorySegment dst, long db) {
+        for (int p = 0; p < kc; p++) {
+            long s = sb + ldBytes * p, d = db + (long) p * (NR * 4);
+            FloatVector.fromMemorySegment(S, src, s, ORDER).intoMemorySegment(dst, d, ORDER);
+            FloatVector.fromMemorySegment(S, src, s + 4L * L, ORDER).intoMemorySegment(dst, d + 4L * L, ORDER);
+        }
+    }
+
+    /** kc rows of nr < NR floats, zero-padded to NR. */
+    private static void copyRowsPartial(int kc, int nr, MemorySegment src, long sb, long ldBytes, MemorySegment dst,
+                                        long db) {
+        for (int p = 0; p < kc; p++) {
+            long s = sb + ldBytes * p, d = db + (long) p * (NR * 4);
+            for (int j = 0; j < NR; j++) {
+                dst.set(FLOAT, d + 4L * j, j < nr ? src.get(FLOAT, s + 4L * j) : 0f);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ kernels
+
+    /**
+     * Macro-kernel on packed panels: {@code C[mc x nc] = alpha * Apacked * Bpacked + beta * C}, single-threaded.
+     * {@code pa} holds a packed-A block of {@code mc x kc} at element {@code paOff}, {@code pb} a packed-B block of
+     * {@code kc x nc} at {@code pbOff} (layouts in the class comment). {@code beta == 0} does not read C.
+     */
+    public static void multiplyPacked(int mc, int nc, int kc, float alpha, MemorySegment pa, long paOff,
+                                      MemorySegment pb, long pbOff, float beta, MemorySegment c, long cOff,
+                                      int ldc) {
+        Checks.checkCount("mc", mc);
+        Checks.checkCount("nc", nc);
+        Checks.checkCount("kc", kc);
+        Checks.checkRange("pa (packed A)", pa, paOff, mc == 0 ? 0 : packedASize(mc, kc), 4);
+        Checks.checkRange("pb (packed B)", pb, pbOff, nc == 0 ? 0 : packedBSize(kc, nc), 4);
+        Checks.checkMatrix("c (mc x nc)", c, cOff, mc, nc, ldc, 4);
+        if (mc == 0 || nc == 0) {
+            return;
+        }
+        macro(mc, nc, kc, alpha, pa, paOff, pb, pbOff, beta, c, cOff, ldc, SCRATCH.get().tile);
+    }
+
+    private static void macro(int mc, int nc, int kc, float alpha, MemorySegment pa, long paOff, MemorySegment pb,
+                              long pbOff, float beta, MemorySegment c, long cOff, int ldc, MemorySegment tile) {
+        long ldcBytes = 4L * ldc;
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr);
+            long bb = (pbOff + (long) jr * kc) * 4;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                long ab = (paOff + (long) ir * kc) * 4;
+                long cb = (cOff + (long) ir * ldc + jr) * 4;
+                if (mr == MR && nr == NR) {
+                    kernel(kc, pa, ab, pb, bb, c, cb, ldcBytes, alpha, beta);
+                } else {
+                    kernel(kc, pa, ab, pb, bb, tile, 0, NR * 4, 1f, 0f);
+                    mergeTile(tile, mr, nr, alpha, beta, c, cb, ldcBytes);
+                }
+            }
+        }
+    }
+
+    /** Edge tiles: C = alpha * tile + beta * C for the valid mr x nr corner, the same formula as {@link #store}. */
+    private static void mergeTile(MemorySegment tile, int mr, int nr, float alpha, float beta, MemorySegment c,
+                                  long cb, long ldcBytes) {
+        for (int i = 0; i < mr; i++) {
+            for (int j = 0; j < nr; j++) {
+                long o = cb + i * ldcBytes + 4L * j;
+                float r = alpha * tile.get(FLOAT, 4L * (i * NR + j));
+                if (beta != 0) {
+                    r = Math.fma(c.get(FLOAT, o), beta, r);
+                }
+                c.set(FLOAT, o, r);
+            }
+        }
+    }
+
+    /**
+     * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop. A is a
+     * row-major micro-panel (row i at ab + i*kc*4), B a k-major micro-panel (row p at bb + p*NR*4).
+     */
+    private static void kernel(int kc, MemorySegment pa, long ab, MemorySegment pb, long bb, MemorySegment c,
+                               long cb, long ldcBytes, float alpha, float beta) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        long rs = 4L * kc;
+        long a0 = ab, a1 = ab + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;
+        for (int p = 0; p < kc; p++) {
+            long bo = bb + (long) p * (NR * 4);
+            long ao = 4L * p;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bo + 4L * L, ORDER);
+            FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, a0 + ao));
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, a1 + ao));
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, a2 + ao));
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, a3 + ao));
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, a4 + ao));
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, a5 + ao));
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+        boolean readC = beta != 0;
+        long hi = 4L * L;
+        store(c00, c, cb, va, vb, readC);
+        store(c01, c, cb + hi, va, vb, readC);
+        cb += ldcBytes;
+        store(c10, c, cb, va, vb, readC);
+        store(c11, c, cb + hi, va, vb, readC);
+        cb += ldcBytes;
+        store(c20, c, cb, va, vb, readC);
+        store(c21, c, cb + hi, va, vb, readC);
+        cb += ldcBytes;
+        store(c30, c, cb, va, vb, readC);
+        store(c31, c, cb + hi, va, vb, readC);
+        cb += ldcBytes;
+        store(c40, c, cb, va, vb, readC);
+        store(c41, c, cb + hi, va, vb, readC);
+        cb += ldcBytes;
+        store(c50, c, cb, va, vb, readC);
+        store(c51, c, cb + hi, va, vb, readC);
+    }
+
+    /** C = alpha * acc (+ beta * C as one fused multiply-add when C is read). */
+    private static void store(FloatVector acc, MemorySegment c, long off, FloatVector va, FloatVector vb,
+                              boolean readC) {
+        FloatVector r = acc.mul(va);
+        if (readC) {
+            r = FloatVector.fromMemorySegment(S, c, off, ORDER).fma(vb, r);
+        }
+        r.intoMemorySegment(c, off, ORDER);
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    static int roundUp(int a, int b) {
+        return ceilDiv(a, b) * b;
+    }
+
+    // ------------------------------------------------------------------------------------------------ GEMV
+
+    /** Matrix-vector paths: bandwidth-bound, the matrix is streamed once, parallel over output rows or columns. */
+    static final class Gemv {
+        private Gemv() {
+        }
+
+        /** Copies a strided vector into contiguous per-thread scratch (or returns the source when stride is 1). */
+        private static final ThreadLocal<MemorySegment[]> VEC = ThreadLocal.withInitial(() ->
+                new MemorySegment[]{MemorySegment.NULL});
+
+        private static MemorySegment vec(long floats) {
+            MemorySegment[] h = VEC.get();
+            if (h[0].byteSize() < floats * 4) {
+                h[0] = Arena.ofAuto().allocate(floats * 4, 64);
+            }
+            return h[0];
+        }
+
+        /**
+         * {@code y[r*yInc] = alpha * dot(W[r, 0..k), x) + beta * y[r*yInc]} for r in [0, rows): W row-major with
+         * leading dimension ldw, x strided by xInc.
+         */
+        static void dotRows(int rows, int k, float alpha, MemorySegment w, long wOff, int ldw, MemorySegment x,
+                            long xOff, long xInc, float beta, MemorySegment y, long yOff, long yInc) {
+            MemorySegment xs;
+            long xb;
+            if (xInc == 1) {
+                xs = x;
+                xb = xOff * 4;
+            } else {
+                xs = vec(k);
+                gather(k, x, xOff * 4, 4 * xInc, xs, 0);
+                xb = 0;
+            }
+            int grain = Math.max(4, ceilDiv(1 << 16, k));
+            Parallel.forRange(0, rows, grain, (lo, hi) -> {
+                int r = lo;
+                for (; r + 4 <= hi; r += 4) {
+                    dot4(k, alpha, w, (wOff + (long) r * ldw) * 4, 4L * ldw, xs, xb, beta, y,
+                            (yOff + r * yInc) * 4, 4 * yInc);
+                }
+                for (; r < hi; r++) {
+                    long yo = (yOff + r * yInc) * 4;
+                    float d = alpha * dot1(k, w, (wOff + (long) r * ldw) * 4, xs, xb);
+                    y.set(FLOAT, yo, beta == 0 ? d : Math.fma(y.get(FLOAT, yo), beta, d));
+                }
+            });
+        }
+
+        /** One row, with exactly the per-row operation sequence of {@link #dot4} (thread-count independent). */
+        private static float dot1(int k, MemorySegment w, long wb, MemorySegment x, long xb) {
+            FloatVector s0 = FloatVector.zero(S);
+            int upper = S.loopBound(k);
+            int p = 0;
+            for (; p < upper; p += L) {
+                long o = 4L * p;
+                s0 = FloatVector.fromMemorySegment(S, w, wb + o, ORDER)
+                        .fma(FloatVector.fromMemorySegment(S, x, xb + o, ORDER), s0);
+            }
+            float s = s0.reduceLanes(VectorOperators.ADD);
+            for (; p < k; p++) {
+                s = Math.fma(w.get(FLOAT, wb + 4L * p), x.get(FLOAT, xb + 4L * p), s);
+            }
+            return s;
+        }
+
+        /** Four rows at once: x is loaded once per four rows, four independent FMA chains. */
+        private static void dot4(int k, float alpha, MemorySegment w, long wb, long ldwb, MemorySegment x, long xb,
+                                 float beta, MemorySegment y, long yb, long yIncB) {
+            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+            long w1 = wb + ldwb, w2 = w1 + ldwb, w3 = w2 + ldwb;
+            int upper = S.loopBound(k);
+            int p = 0;
+            for (; p < upper; p += L) {
+                long o = 4L * p;
+                FloatVector xv = FloatVector.fromMemorySegment(S, x, xb + o, ORDER);
+                s0 = FloatVector.fromMemorySegment(S, w, wb + o, ORDER).fma(xv, s0);
+                s1 = FloatVector.fromMemorySegment(S, w, w1 + o, ORDER).fma(xv, s1);
+                s2 = FloatVector.fromMemorySegment(S, w, w2 + o, ORDER).fma(xv, s2);
+                s3 = FloatVector.fromMemorySegment(S, w, w3 + o, ORDER).fma(xv, s3);
+            }
+            float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
+            float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+            for (; p < k; p++) {
+                long o = 4L * p;
+                float xv = x.get(FLOAT, xb + o);
+                d0 = Math.fma(w.get(FLOAT, wb + o), xv, d0);
+                d1 = Math.fma(w.get(FLOAT, w1 + o), xv, d1);
+                d2 = Math.fma(w.get(FLOAT, w2 + o), xv, d2);
+                d3 = Math.fma(w.get(FLOAT, w3 + o), xv, d3);
+            }
+            put(y, yb, alpha * d0, beta);
+            put(y, yb + yIncB, alpha * d1, beta);
+            put(y, yb + 2 * yIncB, alpha * d2, beta);
+            put(y, yb + 3 * yIncB, alpha * d3, beta);
+        }
+
+        private static void put(MemorySegment y, long yb, float v, float beta) {
+            y.set(FLOAT, yb, beta == 0 ? v : Math.fma(y.get(FLOAT, yb), beta, v));
+        }
+
+        /**
+         * {@code y[j*yInc] = alpha * sum_p x[p] * W[p, j] + beta * y[j*yInc]} for j in [0, cols): W is k x cols
+         * row-major (leading dimension ldw), streamed row by row into an L1-resident accumulator strip.
+         */
+        static void axpyRows(int k, int cols, float alpha, MemorySegment w, long wOff, int ldw, MemorySegment x,
+                             long xOff, long xInc, float beta, MemorySegment y, long yOff, long yInc) {
+            MemorySegment xs;
+            long xb;
+            if (xInc == 1) {
+                xs = x;
+                xb = xOff * 4;
+            } else {
+                xs = vec(k);
+                gather(k, x, xOff * 4, 4 * xInc, xs, 0);
+                xb = 0;
+            }
+            // chunks are whole vectors of columns, so every column is summed the same way on any thread count
+            int units = ceilDiv(cols, L);
+            int grain = Math.max(1, ceilDiv(1 << 16, k * L));
+            Parallel.forRange(0, units, grain, (lo, hi) -> {
+                MemorySegment acc = SCRATCH.get().b(STRIP);
+                int j1 = Math.min(cols, hi * L);
+                for (int js = lo * L; js < j1; js += STRIP) {
+                    int width = Math.min(STRIP, j1 - js);
+                    axpyStrip(k, width, w, (wOff + js) * 4, 4L * ldw, xs, xb, acc);
+                    for (int j = 0; j < width; j++) {
+                        put(y, (yOff + (js + j) * yInc) * 4, alpha * acc.get(FLOAT, 4L * j), beta);
+                    }
+                }
+            });
+        }
+
+        /** Accumulator strip width in floats (8 KiB, stays in L1 while W streams through). */
+        private static final int STRIP = 2048;
+
+        /** acc[0..width) = sum_p x[p] * W[p, 0..width), one FMA chain per column in p order. */
+        private static void axpyStrip(int k, int width, MemorySegment w, long wb, long ldwb, MemorySegment x,
+                                      long xb, MemorySegment acc) {
+            FloatOps.fill(width, 0f, acc, 0);
+            int upper = S.loopBound(width);
+            int p = 0;
+            for (; p + 4 <= k; p += 4) {
+                FloatVector x0 = FloatVector.broadcast(S, x.get(FLOAT, xb + 4L * p));
+                FloatVector x1 = FloatVector.broadcast(S, x.get(FLOAT, xb + 4L * p + 4));
+                FloatVector x2 = FloatVector.broadcast(S, x.get(FLOAT, xb + 4L * p + 8));
+                FloatVector x3 = FloatVector.broadcast(S, x.get(FLOAT, xb + 4L * p + 12));
+                long r0 = wb + ldwb * p, r1 = r0 + ldwb, r2 = r1 + ldwb, r3 = r2 + ldwb;
+                int j = 0;
+                for (; j < upper; j += L) {
+                    long o = 4L * j;
+                    FloatVector a = FloatVector.fromMemorySegment(S, acc, o, ORDER);
+                    a = FloatVector.fromMemorySegment(S, w, r0 + o, ORDER).fma(x0, a);
+                    a = FloatVector.fromMemorySegment(S, w, r1 + o, ORDER).fma(x1, a);
+                    a = FloatVector.fromMemorySegment(S, w, r2 + o, ORDER).fma(x2, a);
+                    a = FloatVector.fromMemorySegment(S, w, r3 + o, ORDER).fma(x3, a);
+                    a.intoMemorySegment(acc, o, ORDER);
+                }
+                for (; j < width; j++) {
+                    long o = 4L * j;
+                    float a = acc.get(FLOAT, o);
+                    a = Math.fma(w.get(FLOAT, r0 + o), x.get(FLOAT, xb + 4L * p), a);
+                    a = Math.fma(w.get(FLOAT, r1 + o), x.get(FLOAT, xb + 4L * p + 4), a);
+                    a = Math.fma(w.get(FLOAT, r2 + o), x.get(FLOAT, xb + 4L * p + 8), a);
+                    a = Math.fma(w.get(FLOAT, r3 + o), x.get(FLOAT, xb + 4L * p + 12), a);
+                    acc.set(FLOAT, o, a);
+                }
+            }
+            for (; p < k; p++) {
+                float xv = x.get(FLOAT, xb + 4L * p);
+                FloatOps.axpy(width, xv, w, (wb + ldwb * p) / 4, acc, 0);
+            }
+        }
+    }
+}
