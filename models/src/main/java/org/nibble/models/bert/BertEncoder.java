@@ -137,23 +137,24 @@ public final class BertEncoder implements AutoCloseable {
             MemorySegment ctx = arena.allocate(4L * n * h, 64);
             MemorySegment tmp = arena.allocate(4L * n * h, 64);
             MemorySegment ff = arena.allocate(4L * n * cfg.intermediate(), 64);
-            embed(batch, offsets, x);
+            MemorySegment rstd = arena.allocate(4L * n, 64);
+            embed(batch, offsets, x, rstd);
             for (Layer l : layers) {
                 l.qkv().forward(x, n, qkv);
                 attention(qkv, ctx, offsets, maxLen);
                 l.o().forward(ctx, n, tmp);
-                Kernels.addLayerNorm(tmp, x, x, n, h, l.g1(), l.b1(), cfg.eps());
+                Kernels.addLayerNorm(tmp, x, x, n, h, l.g1(), l.b1(), cfg.eps(), rstd);
                 l.ffnIn().forward(x, n, ff);
-                Kernels.gelu(ff, (long) n * cfg.intermediate());
+                Kernels.gelu(ff, n * cfg.intermediate());
                 l.ffnOut().forward(ff, n, tmp);
-                Kernels.addLayerNorm(tmp, x, x, n, h, l.g2(), l.b2(), cfg.eps());
+                Kernels.addLayerNorm(tmp, x, x, n, h, l.g2(), l.b2(), cfg.eps(), rstd);
             }
             MemorySegment.copy(x, F, 0, out, 0, n * h);
         }
         return new Output(out, offsets, h);
     }
 
-    private void embed(List<int[]> batch, int[] offsets, MemorySegment x) {
+    private void embed(List<int[]> batch, int[] offsets, MemorySegment x, MemorySegment rstd) {
         int h = cfg.hidden();
         float[] row = new float[h];
         float[] tmp = new float[h];
@@ -174,7 +175,7 @@ public final class BertEncoder implements AutoCloseable {
                 MemorySegment.copy(row, 0, x, F, 4L * (offsets[s] + p) * h, h);
             }
         }
-        Kernels.addLayerNorm(x, null, x, offsets[batch.size()], h, embGamma, embBeta, cfg.eps());
+        Kernels.addLayerNorm(x, null, x, offsets[batch.size()], h, embGamma, embBeta, cfg.eps(), rstd);
     }
 
     /** Scaled dot-product attention per (sentence, head) over the sentence's own tokens. */
@@ -189,10 +190,9 @@ public final class BertEncoder implements AutoCloseable {
                     int s = t / heads, head = t % heads;
                     int len = offsets[s + 1] - offsets[s];
                     long q0 = (long) offsets[s] * 3 * h + (long) head * d;
-                    Kernels.gemmSerial(true, len, len, d, qkv, q0, 3 * h, qkv, q0 + h, 3 * h, scores, 0, len);
-                    Kernels.scale(scores, 0, len, len, len, scale);
-                    Kernels.softmax(scores, 0, len, len, len);
-                    Kernels.gemmSerial(false, len, d, len, scores, 0, len, qkv, q0 + 2L * h, 3 * h, ctx,
+                    Kernels.gemm(true, len, len, d, qkv, q0, 3 * h, qkv, q0 + h, 3 * h, scores, 0, len);
+                    Kernels.softmax(scores, 0, len, len, len, scale);
+                    Kernels.gemm(false, len, d, len, scores, 0, len, qkv, q0 + 2L * h, 3 * h, ctx,
                             (long) offsets[s] * h + (long) head * d, h);
                 }
             }

@@ -36,8 +36,7 @@ final class F32Projection implements Projection {
 
     @Override
     public void forward(MemorySegment x, int rows, MemorySegment y) {
-        Kernels.gemm(rows, out, in, x, in, w, out, y, out);
-        Kernels.addBias(y, rows, out, b);
+        Kernels.gemmBias(rows, out, in, x, in, w, out, b, y, out);
     }
 
     @Override
