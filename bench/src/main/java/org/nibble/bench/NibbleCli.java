@@ -12,7 +12,8 @@ import java.util.Properties;
 /** The {@code nibble} command line. Run through the {@code ./nibble} launcher, which finds a JDK 25. */
 @Command(name = "nibble", mixinStandardHelpOptions = true, versionProvider = NibbleCli.Version.class,
         description = "Sub-8-bit integer training and inference of transformers on the CPU, in pure Java.",
-        subcommands = {InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, BenchCommand.class, EmbedCommand.class, SimilarityCommand.class,
+                CommandLine.HelpCommand.class})
 public final class NibbleCli implements Runnable {
 
     @CommandLine.Spec

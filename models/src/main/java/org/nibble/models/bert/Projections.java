@@ -32,7 +32,7 @@ final class Projections {
             }
             out += r.out();
         }
-        MemorySegment w = scope.allocate(4L * in * out);
+        MemorySegment w = java.lang.foreign.Arena.ofAuto().allocate(4L * in * out, 64);
         MemorySegment b = scope.allocate(4L * out);
         int col = 0;
         for (BertGraph.LinearRef r : refs) {
@@ -44,7 +44,7 @@ final class Projections {
             MemorySegment.copy(r.bias().floats(), 0, b, F, 4L * col, o);
             col += o;
         }
-        return new F32Projection(in, out, w, b);
+        return new F32Projection(in, out, w, b, scope);
     }
 
     /** Fused FP32 weights [in, out] and bias of {@code refs} as float arrays (for the quantized variants). */
