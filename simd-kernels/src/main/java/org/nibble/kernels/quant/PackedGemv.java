@@ -1,0 +1,176 @@
+package org.nibble.kernels.quant;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.nibble.kernels.Checks;
+import org.nibble.kernels.Parallel;
+import org.nibble.kernels.Simd;
+
+import java.lang.foreign.MemorySegment;
+
+import static org.nibble.kernels.Simd.BYTE;
+import static org.nibble.kernels.Simd.FLOAT;
+import static org.nibble.kernels.Simd.ORDER;
+
+/**
+ * Packed-weight GEMV for inference (the decode path): {@code y[r] = s0 * sum_k code(r,k) * 2^-g[k] * x[k]} with the
+ * weights in a {@link PackedFormat} (Q8/Q6/Q4) and F32 activations.
+ *
+ * <p>llama3.java's recipe (java-peers.md 2.7), adapted: the power-of-two group factor is folded into the activations
+ * once per call ({@code x'[k] = x[k] * 2^-g[k]}, exact), and x' is laid out in the order the packed fields come out
+ * of a vector of 32-bit lanes (see {@link PackedFormat}). Each row is then one pass over its packed words: a vector
+ * load, per field a shift left + arithmetic shift right of 32-bit lanes (sign-extends the field), an int -> float
+ * conversion and an FMA into one of four accumulators; {@code s0} is applied once per row. The weights are streamed
+ * exactly once; rows run in parallel ({@link Parallel}). {@link PackedGemvScalar} is the twin (sums in double); the
+ * results agree within {@code cols * 2^-22 * s0 * sum|code * x'|}.
+ */
+public final class PackedGemv {
+    private PackedGemv() {
+    }
+
+    private static final VectorSpecies<Float> S = Simd.F32;
+    private static final VectorSpecies<Integer> SI = Simd.I32;
+    private static final int L = S.length();
+    /** L shorts (half the vector width): the Q6 high plane of L words. */
+    private static final VectorSpecies<Short> SH = ShortVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(Simd.VECTOR_BITS / 2));
+
+    /**
+     * {@code y[r] = s0 * sum_k code(r,k) * 2^-g[k] * x[k]} for {@code rows} packed rows of {@code cols} codes starting
+     * at byte {@code wOff} of {@code w} (row stride {@code format.rowBytes(cols)}), group ids (one byte per column) at
+     * {@code groupIds[gOff..]}, F32 {@code x[xOff..xOff+cols)} and {@code y[yOff..yOff+rows)}.
+     */
+    public static void gemv(PackedFormat format, int rows, int cols, MemorySegment w, long wOff,
+                            MemorySegment groupIds, long gOff, float s0, MemorySegment x, long xOff, MemorySegment y,
+                            long yOff) {
+        check(format, rows, cols, w, wOff, groupIds, gOff, x, xOff, y, yOff);
+        float[] xp = permuted(format, cols, groupIds, gOff, x, xOff);
+        long rowBytes = format.rowBytes(cols);
+        int words = PackedFormat.paddedCols(cols) / format.codesPerWord();
+        Parallel.forRange(0, rows, 16, (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                long wb = wOff + r * rowBytes;
+                float d = switch (format) {
+                    case Q8 -> dotQ8(w, wb, words, xp);
+                    case Q4 -> dotQ4(w, wb, words, xp);
+                    case Q6 -> dotQ6(w, wb, words, xp);
+                };
+                y.setAtIndex(FLOAT, yOff + r, s0 * d);
+            }
+        });
+    }
+
+    static void check(PackedFormat format, int rows, int cols, MemorySegment w, long wOff, MemorySegment groupIds,
+                      long gOff, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        if (format == null) {
+            throw new NullPointerException("format is null");
+        }
+        Checks.checkCount("rows", rows);
+        Checks.checkCount("cols", cols);
+        Checks.checkRange("w", w, wOff, rows * format.rowBytes(cols), 1);
+        Checks.checkRange("groupIds", groupIds, gOff, cols, 1);
+        Checks.checkRange("x", x, xOff, cols, 4);
+        Checks.checkRange("y", y, yOff, rows, 4);
+    }
+
+    private static final ThreadLocal<float[]> XP = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** x' = x * 2^-g in the field order of {@link PackedFormat}, zero-padded (a grow-only buffer of this thread). */
+    private static float[] permuted(PackedFormat f, int cols, MemorySegment groupIds, long gOff, MemorySegment x,
+                                    long xOff) {
+        int kp = PackedFormat.paddedCols(cols), cpw = f.codesPerWord(), block = 8 * cpw;
+        float[] xp = XP.get();
+        if (xp.length < kp) {
+            xp = new float[kp];
+            XP.set(xp);
+        }
+        int words = kp / cpw;
+        for (int o = 0; o < words; o += L) {
+            for (int j = 0; j < cpw; j++) {
+                for (int l = 0; l < L; l++) {
+                    int wd = o + l, k = wd / 8 * block + 8 * j + wd % 8;
+                    xp[o * cpw + j * L + l] = k < cols
+                            ? Math.scalb(x.getAtIndex(FLOAT, xOff + k), -groupIds.get(BYTE, gOff + k)) : 0f;
+                }
+            }
+        }
+        return xp;
+    }
+
+    /** Field j of every lane, sign-extended: {@code (w << (32 - width*(j+1))) >> (32 - width)}, as floats. */
+    private static FloatVector field(IntVector w, int shl, int sar) {
+        return (FloatVector) w.lanewise(VectorOperators.LSHL, shl).lanewise(VectorOperators.ASHR, sar)
+                .convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector xv(float[] xp, int off) {
+        return FloatVector.fromArray(S, xp, off);
+    }
+
+    static float dotQ4(MemorySegment w, long wb, int words, float[] xp) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int o = 0; o < words; o += L) {
+            IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
+            int xb = o * 8;
+            a0 = field(v, 28, 28).fma(xv(xp, xb), a0);
+            a1 = field(v, 24, 28).fma(xv(xp, xb + L), a1);
+            a2 = field(v, 20, 28).fma(xv(xp, xb + 2 * L), a2);
+            a3 = field(v, 16, 28).fma(xv(xp, xb + 3 * L), a3);
+            a0 = field(v, 12, 28).fma(xv(xp, xb + 4 * L), a0);
+            a1 = field(v, 8, 28).fma(xv(xp, xb + 5 * L), a1);
+            a2 = field(v, 4, 28).fma(xv(xp, xb + 6 * L), a2);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0))
+                    .fma(xv(xp, xb + 7 * L), a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    static float dotQ8(MemorySegment w, long wb, int words, float[] xp) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int o = 0; o < words; o += L) {
+            IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
+            int xb = o * 4;
+            a0 = field(v, 24, 24).fma(xv(xp, xb), a0);
+            a1 = field(v, 16, 24).fma(xv(xp, xb + L), a1);
+            a2 = field(v, 8, 24).fma(xv(xp, xb + 2 * L), a2);
+            a3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0))
+                    .fma(xv(xp, xb + 3 * L), a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q6: code = (signed high 2 bits) * 16 + low nibble. The high plane's L shorts are widened to int lanes and
+     * pre-shifted so that field j lands in bits 4..5 by one shift left + arithmetic shift right by 26 (masked to
+     * bits 4+): {@code hi_j = ((h << (30 - 2j)) >> 26) & ~15}; {@code lo_j = (w >>> 4j) & 15}.
+     */
+    static float dotQ6(MemorySegment w, long wb, int words, float[] xp) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        long hb = wb + 4L * words;
+        for (int o = 0; o < words; o += L) {
+            IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(SH, w, hb + 2L * o, ORDER)
+                    .convertShape(VectorOperators.S2I, SI, 0);
+            int xb = o * 8;
+            a0 = six(v, h, 0).fma(xv(xp, xb), a0);
+            a1 = six(v, h, 1).fma(xv(xp, xb + L), a1);
+            a2 = six(v, h, 2).fma(xv(xp, xb + 2 * L), a2);
+            a3 = six(v, h, 3).fma(xv(xp, xb + 3 * L), a3);
+            a0 = six(v, h, 4).fma(xv(xp, xb + 4 * L), a0);
+            a1 = six(v, h, 5).fma(xv(xp, xb + 5 * L), a1);
+            a2 = six(v, h, 6).fma(xv(xp, xb + 6 * L), a2);
+            a3 = six(v, h, 7).fma(xv(xp, xb + 7 * L), a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector six(IntVector w, IntVector h, int j) {
+        IntVector hi = h.lanewise(VectorOperators.LSHL, 30 - 2 * j).lanewise(VectorOperators.ASHR, 26).and(~15);
+        IntVector lo = w.lanewise(VectorOperators.LSHR, 4 * j).and(15);
+        return (FloatVector) hi.or(lo).convert(VectorOperators.I2F, 0);
+    }
+}
