@@ -55,6 +55,10 @@ final class BenchCommand implements Callable<Integer> {
         for (String r : include.isEmpty() ? DEFAULT_SET : include) {
             b.include(r);
         }
+        System.out.printf("%-16s %s%n%n", "openblas:", OpenBlas.describe());
+        if (!OpenBlas.available()) {
+            b.exclude(".*_openblas$");
+        }
         for (String p : params) {
             int eq = p.indexOf('=');
             if (eq <= 0) {

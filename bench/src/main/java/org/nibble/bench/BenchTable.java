@@ -83,6 +83,12 @@ final class BenchTable {
                         r.cls().substring(r.cls().indexOf('|') + 1) + "." + r.op(), r.impl(),
                         r.params().toString().replaceAll("[{}]", ""), time(r.score(), r.unit()), gf, ratio));
             }
+            if (base == null && !available(g.getFirst().cls(), baselineImpl)) {
+                Row r = g.getFirst();
+                sb.append(String.format(Locale.ROOT, "%-34s %-12s %-34s %14s%n",
+                        r.cls().substring(r.cls().indexOf('|') + 1) + "." + r.op(), baselineImpl,
+                        r.params().toString().replaceAll("[{}]", ""), "not installed"));
+            }
         }
         return sb.toString();
     }
@@ -130,6 +136,19 @@ final class BenchTable {
             }
         }
         return "scalar";
+    }
+
+    /** False when the class declares {@code static boolean available(String impl)} and it says so. */
+    private static boolean available(String cls, String impl) {
+        Class<?> c = load(cls);
+        if (c == null) {
+            return true;
+        }
+        try {
+            return (Boolean) c.getMethod("available", String.class).invoke(null, impl);
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            return true;
+        }
     }
 
     private static double flops(Row r) {

@@ -227,22 +227,49 @@ public final class GemmF32 {
 
     /**
      * Packs the {@code mc x kc} block of op(A) at (row0, col0) into {@code dst} at element {@code dstOff}, in the
-     * packed-A layout of the class comment (row-major micro-panels of MR rows, missing rows zero).
+     * packed-A layout of the class comment (k-major micro-panels of MR rows, missing rows zero).
      */
     public static void packA(boolean transA, MemorySegment a, long aOff, int lda, int row0, int col0, int mc, int kc,
                              MemorySegment dst, long dstOff) {
         long db = dstOff * 4;
         int panels = ceilDiv(mc, MR);
         for (int r = 0; r < panels; r++) {
-            for (int i = 0; i < MR; i++) {
-                int row = r * MR + i;
-                long d = db + ((long) row * kc) * 4;
-                if (row >= mc) {
-                    FloatOps.fill(kc, 0f, dst, d / 4);
-                } else if (!transA) {
-                    copy(kc, a, (aOff + (long) (row0 + row) * lda + col0) * 4, dst, d);
-                } else {
-                    gather(kc, a, (aOff + (long) col0 * lda + row0 + row) * 4, 4L * lda, dst, d);
+            int rows = Math.min(MR, mc - r * MR);
+            long d = db + (long) r * MR * kc * 4;
+            if (transA) {
+                // op(A)(i, p) = A[col0 + p][row0 + i]: MR contiguous floats per step p
+                long src = (aOff + (long) col0 * lda + row0 + r * MR) * 4;
+                packPanel(kc, rows, a, src, 4L * lda, 4, dst, d);
+            } else {
+                // op(A)(i, p) = A[row0 + i][col0 + p]: one float from each of MR rows per step p
+                long src = (aOff + (long) (row0 + r * MR) * lda + col0) * 4;
+                packPanel(kc, rows, a, src, 4, 4L * lda, dst, d);
+            }
+        }
+    }
+
+    /**
+     * One k-major A micro-panel: {@code dst[p*MR + i] = src[p*pStride + i*iStride]} for i < rows, 0 for the missing
+     * rows.
+     */
+    private static void packPanel(int kc, int rows, MemorySegment src, long sb, long pStride, long iStride,
+                                  MemorySegment dst, long db) {
+        if (rows == MR) {
+            long s1 = sb + iStride, s2 = s1 + iStride, s3 = s2 + iStride, s4 = s3 + iStride, s5 = s4 + iStride;
+            for (int p = 0; p < kc; p++) {
+                long o = pStride * p, d = db + (long) p * (MR * 4);
+                dst.set(FLOAT, d, src.get(FLOAT, sb + o));
+                dst.set(FLOAT, d + 4, src.get(FLOAT, s1 + o));
+                dst.set(FLOAT, d + 8, src.get(FLOAT, s2 + o));
+                dst.set(FLOAT, d + 12, src.get(FLOAT, s3 + o));
+                dst.set(FLOAT, d + 16, src.get(FLOAT, s4 + o));
+                dst.set(FLOAT, d + 20, src.get(FLOAT, s5 + o));
+            }
+        } else {
+            for (int p = 0; p < kc; p++) {
+                long d = db + (long) p * (MR * 4);
+                for (int i = 0; i < MR; i++) {
+                    dst.set(FLOAT, d + 4L * i, i < rows ? src.get(FLOAT, sb + pStride * p + iStride * i) : 0f);
                 }
             }
         }
@@ -277,10 +304,6 @@ public final class GemmF32 {
                 }
             }
         }
-    }
-
-    private static void copy(int n, MemorySegment src, long sb, MemorySegment dst, long db) {
-        MemorySegment.copy(src, sb, dst, db, 4L * n);
     }
 
     private static void gather(int n, MemorySegment src, long sb, long strideBytes, MemorySegment dst, long db) {
@@ -379,36 +402,35 @@ public final class GemmF32 {
     }
 
     /**
-     * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop. A is a
-     * row-major micro-panel (row i at ab + i*kc*4), B a k-major micro-panel (row p at bb + p*NR*4).
+     * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop. A and B
+     * are k-major micro-panels (step p of A at ab + p*MR*4, of B at bb + p*NR*4): one base offset per operand, which
+     * C2 strength-reduces and bounds-checks once (a row-major A with six row pointers ran at half speed).
      */
     private static void kernel(int kc, MemorySegment pa, long ab, MemorySegment pb, long bb, MemorySegment c,
                                long cb, long ldcBytes, float alpha, float beta) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        long rs = 4L * kc;
-        long a0 = ab, a1 = ab + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;
         for (int p = 0; p < kc; p++) {
             long bo = bb + (long) p * (NR * 4);
-            long ao = 4L * p;
+            long ao = ab + (long) p * (MR * 4);
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bo + 4L * L, ORDER);
-            FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, a0 + ao));
+            FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, a1 + ao));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4));
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, a2 + ao));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8));
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, a3 + ao));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12));
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, a4 + ao));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16));
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, a5 + ao));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20));
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }

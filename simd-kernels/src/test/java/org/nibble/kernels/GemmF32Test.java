@@ -270,7 +270,7 @@ class GemmF32Test {
                 }
             }
             // padding rows / columns of the packed panels are zero
-            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) mc * kc));
+            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) (mc / GemmF32.MR) * GemmF32.MR * kc + mc % GemmF32.MR));
             assertEquals(0f, pb.getAtIndex(FLOAT, 16 + (long) (nc / GemmF32.NR) * GemmF32.NR * kc + nc % GemmF32.NR));
         }
     }
