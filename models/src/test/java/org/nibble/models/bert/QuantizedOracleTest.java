@@ -37,10 +37,28 @@ class QuantizedOracleTest {
         for (int s = 0; s < v.length; s++) {
             double c = MiniLm.similarity(v[s], reference[s]);
             min = Math.min(min, c);
+            System.out.printf("    %s sentence %d (%d tokens): %.6f%n", label, s, ids.get(s).length, c);
         }
         System.out.printf("%s: min cosine to ORT FP32 over %d sentences %.6f, weights %.2f MB%n", label, v.length,
                 min, m.weightBytes() / 1e6);
         return min;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"Q8, 0.9999", "Q6, 0.999", "Q4, 0.99"})
+    void shiftQuantWeights(MiniLm.Variant variant, double bound) throws Exception {
+        try (MiniLm m = MiniLm.load(variant)) {
+            double min = minCosine(m, "ShiftQuant " + variant);
+            assertTrue(min >= bound, variant + ": min cosine to ORT FP32 " + min + " < " + bound);
+            // the batched (decode + GEMM) path and the per-row packed GEMV path agree
+            float[][] batch = m.embed(Sentences.ALL);
+            for (int s = 0; s < batch.length; s++) {
+                if (ids.get(s).length <= ShiftProjection.GEMV_ROWS) {
+                    float[] one = m.embed(Sentences.ALL.get(s));
+                    assertTrue(MiniLm.similarity(one, batch[s]) >= 0.99999, "GEMV vs GEMM path, sentence " + s);
+                }
+            }
+        }
     }
 
     @Test
