@@ -99,7 +99,16 @@ public final class BertEncoder implements AutoCloseable {
 
     /** Bytes of all weights (embeddings, projections, norms) as held in memory. */
     public long weightBytes() {
-        return scope.allocatedBytes();
+        long heap = 0;
+        for (Layer l : layers) {
+            heap += l.qkv().heapBytes() + l.o().heapBytes() + l.ffnIn().heapBytes() + l.ffnOut().heapBytes();
+        }
+        return scope.allocatedBytes() + heap;
+    }
+
+    /** Bytes of the embedding tables (word, position, token type) as held in memory. */
+    public long embeddingBytes() {
+        return word.table().byteSize() + position.table().byteSize() + (type == null ? 0 : type.table().byteSize());
     }
 
     /**

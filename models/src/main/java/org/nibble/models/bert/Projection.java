@@ -18,4 +18,9 @@ interface Projection {
 
     /** Bytes held by the weights and biases. */
     long bytes();
+
+    /** Of {@link #bytes()}, those on the Java heap rather than in the encoder's scope. */
+    default long heapBytes() {
+        return 0;
+    }
 }

@@ -33,7 +33,7 @@ import static org.nibble.models.bert.BertMath.F;
  */
 final class ShiftProjection implements Projection {
     /** Output rows per quantization block (own base scale and group ids). */
-    static final int BLOCK_ROWS = 32;
+    static final int BLOCK_ROWS = 8;
     /** Power-of-two groups per block. */
     static final int GROUPS = 8;
     /** Up to this many rows use the packed GEMV; more decode to FP32 and use the GEMM. */
@@ -53,7 +53,7 @@ final class ShiftProjection implements Projection {
     /** Clip ratios tried per matrix; the one with the smallest Frobenius error is kept. */
     private static final float[] CLIPS = {1f};
     /** Weights beyond this many RMS of their matrix are kept exactly, in FP32, beside the codes. */
-    static final float OUTLIER_RMS = 6f;
+    static final float OUTLIER_RMS = 4f;
 
     /** Outlier weights (sparse, FP32): output row, input column, value. */
     private final int[] outRow;
@@ -180,6 +180,16 @@ final class ShiftProjection implements Projection {
     public long bytes() {
         return packed.byteSize() + groupIds.byteSize() + 4L * s0.length + rowScale.byteSize() + bias.byteSize()
                 + 12L * outVal.length;
+    }
+
+    @Override
+    public long heapBytes() {
+        return 4L * s0.length + 12L * outVal.length;
+    }
+
+    /** Number of outlier weights kept in FP32. */
+    int outliers() {
+        return outVal.length;
     }
 
     @Override
