@@ -27,9 +27,9 @@ import static org.nibble.models.bert.BertMath.F;
  * per output row n: c[n] (float)
  * W[k][n] ≈ code(n, k) · s0[b] · 2^-g_b[k] · c[n]
  * </pre>
- * A few rows ({@code rows <= GEMV_ROWS}, the latency path) run {@link PackedGemv} per row and block: the packed
- * weights are the only weight bytes read. Larger batches decode the weights to FP32 once per call into a scratch and
- * run {@link GemmF32} (the decode is then a small fraction of the multiply).
+ * A single row ({@code rows <= GEMV_ROWS}) runs {@link PackedGemv} per block: the packed weights are the only
+ * weight bytes read. More rows decode the weights to FP32 once per call into a scratch and run the FP32 GEMM (with
+ * 8-row blocks the per-block GEMV calls cost more than the decode as soon as a sentence has a few tokens).
  */
 final class ShiftProjection implements Projection {
     /** Output rows per quantization block (own base scale and group ids). */
@@ -37,7 +37,7 @@ final class ShiftProjection implements Projection {
     /** Power-of-two groups per block. */
     static final int GROUPS = 8;
     /** Up to this many rows use the packed GEMV; more decode to FP32 and use the GEMM. */
-    static final int GEMV_ROWS = 16;
+    static final int GEMV_ROWS = 1;
 
     private final int in;
     private final int out;
@@ -214,15 +214,12 @@ final class ShiftProjection implements Projection {
             return;
         }
         try (Arena tmp = Arena.ofShared()) {
-            MemorySegment w = decode(tmp);
-            for (int e = 0; e < outVal.length; e++) {
-                w.set(F, 4L * ((long) outCol[e] * out + outRow[e]), outVal[e]);
-            }
-            Kernels.gemmBias(rows, out, in, x, in, w, out, bias, y, out);
+            MemorySegment wt = decodeTransposed(tmp);
+            Kernels.gemmBiasTransB(rows, out, in, x, in, wt, in, bias, y, out);
         }
     }
 
-    /** W [in, out] in FP32: {@code code(n, k) · s0[b] · 2^-g_b[k] · c[n]}. */
+    /** W [in, out] in FP32: {@code code(n, k) · s0[b] · 2^-g_b[k] · c[n]}, outliers exact (reference decode). */
     MemorySegment decode(Arena arena) {
         MemorySegment w = arena.allocate(4L * in * out, 64);
         MemorySegment codes = arena.allocate(in, 64);
@@ -230,9 +227,7 @@ final class ShiftProjection implements Projection {
         for (int n = 0; n < out; n++) {
             int bl = n / BLOCK_ROWS;
             if (n % BLOCK_ROWS == 0) {
-                for (int k = 0; k < in; k++) {
-                    scale[k] = Math.scalb(s0[bl], -groupIds.get(ValueLayout.JAVA_BYTE, (long) bl * in + k));
-                }
+                blockScales(bl, scale);
             }
             format.unpackRow(packed, n * rowBytes, in, codes, 0);
             float c = rowScale.get(F, 4L * n);
@@ -240,7 +235,60 @@ final class ShiftProjection implements Projection {
                 w.set(F, 4L * ((long) k * out + n), codes.get(ValueLayout.JAVA_BYTE, k) * scale[k] * c);
             }
         }
+        for (int e = 0; e < outVal.length; e++) {
+            w.set(F, 4L * ((long) outCol[e] * out + outRow[e]), outVal[e]);
+        }
         return w;
     }
 
+    private void blockScales(int bl, float[] scale) {
+        for (int k = 0; k < in; k++) {
+            scale[k] = Math.scalb(s0[bl], -groupIds.get(ValueLayout.JAVA_BYTE, (long) bl * in + k));
+        }
+    }
+
+    /**
+     * Wᵀ [out, in] in FP32, decoded straight from the packed words (the layout of {@link PackedFormat}: field j of
+     * word w holds code {@code (w / 8) * block + 8j + w % 8}), the fast path of the batched forward.
+     */
+    MemorySegment decodeTransposed(Arena arena) {
+        MemorySegment wt = arena.allocate(4L * in * out, 64);
+        int bits = format.bits();
+        int fields = format.codesPerWord();
+        int block = 8 * fields;
+        int words = PackedFormat.paddedCols(in) / fields;
+        long hiOff = PackedFormat.paddedCols(in) / 2;
+        float[] scale = new float[PackedFormat.paddedCols(in)];
+        float[] row = new float[PackedFormat.paddedCols(in)];
+        for (int n = 0; n < out; n++) {
+            if (n % BLOCK_ROWS == 0) {
+                blockScales(n / BLOCK_ROWS, scale);
+            }
+            float c = rowScale.get(F, 4L * n);
+            long rb = n * rowBytes;
+            for (int wi = 0; wi < words; wi++) {
+                int word = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + 4L * wi);
+                int base = (wi >> 3) * block + (wi & 7);
+                if (format == PackedFormat.Q6) {
+                    int hi = packed.get(ValueLayout.JAVA_SHORT_UNALIGNED, rb + hiOff + 2L * wi);
+                    for (int j = 0; j < fields; j++) {
+                        int code = ((hi << (30 - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
+                        row[base + 8 * j] = code;
+                    }
+                } else {
+                    for (int j = 0; j < fields; j++) {
+                        row[base + 8 * j] = (word << (32 - bits * (j + 1))) >> (32 - bits);
+                    }
+                }
+            }
+            long ob = 4L * n * in;
+            for (int k = 0; k < in; k++) {
+                wt.set(F, ob + 4L * k, row[k] * scale[k] * c);
+            }
+        }
+        for (int e = 0; e < outVal.length; e++) {
+            wt.set(F, 4L * ((long) outRow[e] * in + outCol[e]), outVal[e]);
+        }
+        return wt;
+    }
 }

@@ -52,14 +52,6 @@ class QuantizedOracleTest {
         try (MiniLm m = MiniLm.load(variant)) {
             double min = minCosine(m, "ShiftQuant " + variant);
             assertTrue(min >= bound, variant + ": min cosine to ORT FP32 " + min + " < " + bound);
-            // the batched (decode + GEMM) path and the per-row packed GEMV path agree
-            float[][] batch = m.embed(Sentences.ALL);
-            for (int s = 0; s < batch.length; s++) {
-                if (ids.get(s).length <= ShiftProjection.GEMV_ROWS) {
-                    float[] one = m.embed(Sentences.ALL.get(s));
-                    assertTrue(MiniLm.similarity(one, batch[s]) >= 0.99999, "GEMV vs GEMM path, sentence " + s);
-                }
-            }
         }
     }
 
