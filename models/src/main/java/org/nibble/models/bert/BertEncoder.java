@@ -6,7 +6,6 @@ import org.nibble.engine.onnx.OnnxModel;
 import org.nibble.engine.onnx.OnnxTensor;
 import org.nibble.kernels.Parallel;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -140,26 +139,25 @@ public final class BertEncoder implements AutoCloseable {
         if (n == 0) {
             return new Output(out, offsets, h);
         }
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment x = arena.allocate(4L * n * h, 64);
-            MemorySegment qkv = arena.allocate(4L * n * 3 * h, 64);
-            MemorySegment ctx = arena.allocate(4L * n * h, 64);
-            MemorySegment tmp = arena.allocate(4L * n * h, 64);
-            MemorySegment ff = arena.allocate(4L * n * cfg.intermediate(), 64);
-            MemorySegment rstd = arena.allocate(4L * n, 64);
-            embed(batch, offsets, x, rstd);
-            for (Layer l : layers) {
-                l.qkv().forward(x, n, qkv);
-                attention(qkv, ctx, offsets, maxLen);
-                l.o().forward(ctx, n, tmp);
-                Kernels.addLayerNorm(tmp, x, x, n, h, l.g1(), l.b1(), cfg.eps(), rstd);
-                l.ffnIn().forward(x, n, ff);
-                Kernels.gelu(ff, n * cfg.intermediate());
-                l.ffnOut().forward(ff, n, tmp);
-                Kernels.addLayerNorm(tmp, x, x, n, h, l.g2(), l.b2(), cfg.eps(), rstd);
-            }
-            MemorySegment.copy(x, F, 0, out, 0, n * h);
+        Workspace ws = Workspace.get();
+        MemorySegment x = ws.slot(0, 4L * n * h);
+        MemorySegment qkv = ws.slot(1, 4L * n * 3 * h);
+        MemorySegment ctx = ws.slot(2, 4L * n * h);
+        MemorySegment tmp = ws.slot(3, 4L * n * h);
+        MemorySegment ff = ws.slot(4, 4L * n * cfg.intermediate());
+        MemorySegment rstd = ws.slot(5, 4L * n);
+        embed(batch, offsets, x, rstd);
+        for (Layer l : layers) {
+            l.qkv().forward(x, n, qkv);
+            attention(qkv, ctx, offsets, maxLen);
+            l.o().forward(ctx, n, tmp);
+            Kernels.addLayerNorm(tmp, x, x, n, h, l.g1(), l.b1(), cfg.eps(), rstd);
+            l.ffnIn().forward(x, n, ff);
+            Kernels.gelu(ff, n * cfg.intermediate());
+            l.ffnOut().forward(ff, n, tmp);
+            Kernels.addLayerNorm(tmp, x, x, n, h, l.g2(), l.b2(), cfg.eps(), rstd);
         }
+        MemorySegment.copy(x, F, 0, out, 0, n * h);
         return new Output(out, offsets, h);
     }
 
@@ -193,8 +191,8 @@ public final class BertEncoder implements AutoCloseable {
         int tasks = (offsets.length - 1) * heads;
         float scale = (float) (1.0 / Math.sqrt(d));
         Parallel.forRange(0, tasks, 1, (lo, hi) -> {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment scores = a.allocate(4L * maxLen * maxLen, 64);
+            {
+                MemorySegment scores = Workspace.get().slot(6, 4L * maxLen * maxLen);
                 for (int t = lo; t < hi; t++) {
                     int s = t / heads, head = t % heads;
                     int len = offsets[s + 1] - offsets[s];

@@ -213,10 +213,8 @@ final class ShiftProjection implements Projection {
             }
             return;
         }
-        try (Arena tmp = Arena.ofShared()) {
-            MemorySegment wt = decodeTransposed(tmp);
-            Kernels.gemmBiasTransB(rows, out, in, x, in, wt, in, bias, y, out);
-        }
+        MemorySegment wt = decodeTransposed(Workspace.get().slot(7, 4L * in * out));
+        Kernels.gemmBiasTransB(rows, out, in, x, in, wt, in, bias, y, out);
     }
 
     /** W [in, out] in FP32: {@code code(n, k) · s0[b] · 2^-g_b[k] · c[n]}, outliers exact (reference decode). */
@@ -251,8 +249,7 @@ final class ShiftProjection implements Projection {
      * Wᵀ [out, in] in FP32, decoded straight from the packed words (the layout of {@link PackedFormat}: field j of
      * word w holds code {@code (w / 8) * block + 8j + w % 8}), the fast path of the batched forward.
      */
-    MemorySegment decodeTransposed(Arena arena) {
-        MemorySegment wt = arena.allocate(4L * in * out, 64);
+    MemorySegment decodeTransposed(MemorySegment wt) {
         int bits = format.bits();
         int fields = format.codesPerWord();
         int block = 8 * fields;
