@@ -84,13 +84,13 @@ public class MiniLmBench {
     }
 
     /**
-     * Runs {@code call} 200 times or for 10 seconds, whichever comes first (at least 3 times), before measuring: a forward pass is hundreds of
-     * kernel calls, more than the quick mode's short JMH warm-up lets the JIT compile. Done for every
-     * implementation, ORT included.
+     * Runs {@code call} 300 times or for 20 seconds, whichever comes first (at least 3 times), before measuring: a
+     * forward pass is hundreds of kernel calls, more than the quick mode's short JMH warm-up lets the JIT compile.
+     * Done for every implementation, ORT included.
      */
     static void warmUp(Call call) throws Exception {
-        long end = System.nanoTime() + 10_000_000_000L;
-        for (int i = 0; i < 3 || i < 200 && System.nanoTime() < end; i++) {
+        long end = System.nanoTime() + 20_000_000_000L;
+        for (int i = 0; i < 3 || i < 300 && System.nanoTime() < end; i++) {
             call.run();
         }
     }
