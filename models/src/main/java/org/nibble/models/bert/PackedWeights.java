@@ -28,6 +28,18 @@ final class PackedWeights {
     private final long[] blockOff;
 
     PackedWeights(Scope scope, MemorySegment b, int k, int n) {
+        this(k, n, null, scope);
+        for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+            int depth = Math.min(kc, k - bl * kc);
+            GemmF32.packB(false, b, 0, n, bl * kc, 0, depth, n, packed, blockOff[bl]);
+        }
+    }
+
+    /**
+     * An empty packed layout for [k, n] over {@code buffer} (at least {@link #floats(int, int)} floats), or over a
+     * new allocation in {@code scope} when {@code buffer} is null; fill it with {@link #offset(int, int)}.
+     */
+    PackedWeights(int k, int n, MemorySegment buffer, Scope scope) {
         if (n > GemmF32.NC) {
             throw new IllegalArgumentException("n: expected <= " + GemmF32.NC + ", got " + n);
         }
@@ -40,11 +52,36 @@ final class PackedWeights {
             int depth = Math.min(kc, k - bl * kc);
             blockOff[bl + 1] = blockOff[bl] + GemmF32.packedBSize(depth, n);
         }
-        packed = scope.allocate(4L * blockOff[blocks]);
-        for (int bl = 0; bl < blocks; bl++) {
-            int depth = Math.min(kc, k - bl * kc);
-            GemmF32.packB(false, b, 0, n, bl * kc, 0, depth, n, packed, blockOff[bl]);
+        packed = buffer != null ? buffer : scope.allocate(4L * blockOff[blocks]);
+    }
+
+    /** Floats of the packed layout of [k, n]. */
+    static long floats(int k, int n) {
+        return new PackedWeights(k, n, MemorySegment.NULL, null).blockOff[(k + GemmF32.KC - 1) / GemmF32.KC];
+    }
+
+    /** Element offset of B[row][col] in the packed layout (see the class comment). */
+    long offset(int row, int col) {
+        int bl = row / kc, p = row - bl * kc, depth = Math.min(kc, k - bl * kc);
+        int panel = col / GemmF32.NR;
+        return blockOff[bl] + (long) panel * GemmF32.NR * depth + (long) p * GemmF32.NR + (col - panel * GemmF32.NR);
+    }
+
+    /** Writes column {@code col} of B (all k rows, from {@code values[0..k)}) into the packed layout. */
+    void setColumn(int col, float[] values) {
+        int panel = col / GemmF32.NR, j = col - panel * GemmF32.NR;
+        for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+            int row0 = bl * kc, depth = Math.min(kc, k - row0);
+            long base = 4L * (blockOff[bl] + (long) panel * GemmF32.NR * depth + j);
+            for (int p = 0; p < depth; p++) {
+                packed.set(BertMath.F, base + 4L * GemmF32.NR * p, values[row0 + p]);
+            }
         }
+    }
+
+    /** The packed buffer. */
+    MemorySegment buffer() {
+        return packed;
     }
 
     long bytes() {

@@ -91,8 +91,8 @@ final class ShiftProjection implements Projection {
         outVal = new float[count];
         w = w.clone();
         int o = 0;
-        for (int k = 0; k < in; k++) {
-            for (int n = 0; n < out; n++) {
+        for (int n = 0; n < out; n++) {      // sorted by output row
+            for (int k = 0; k < in; k++) {
                 float v = w[k * out + n];
                 if (Math.abs(v) > thr) {
                     outRow[o] = n;
@@ -213,8 +213,13 @@ final class ShiftProjection implements Projection {
             }
             return;
         }
-        MemorySegment wt = decodeTransposed(Workspace.get().slot(7, 4L * in * out));
-        Kernels.gemmBiasTransB(rows, out, in, x, in, wt, in, bias, y, out);
+        PackedWeights pw = new PackedWeights(in, out, Workspace.get().slot(7, 4L * PackedWeights.floats(in, out)),
+                null);
+        decodePacked(pw);
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(bias, 0, y, 4L * r * out, 4L * out);
+        }
+        pw.multiplyAdd(rows, x, y);
     }
 
     /** W [in, out] in FP32: {@code code(n, k) · s0[b] · 2^-g_b[k] · c[n]}, outliers exact (reference decode). */
@@ -240,8 +245,12 @@ final class ShiftProjection implements Projection {
     }
 
     private void blockScales(int bl, float[] scale) {
+        float[] pow = new float[GROUPS];
+        for (int g = 0; g < GROUPS; g++) {
+            pow[g] = Math.scalb(s0[bl], -g);
+        }
         for (int k = 0; k < in; k++) {
-            scale[k] = Math.scalb(s0[bl], -groupIds.get(ValueLayout.JAVA_BYTE, (long) bl * in + k));
+            scale[k] = pow[groupIds.get(ValueLayout.JAVA_BYTE, (long) bl * in + k)];
         }
     }
 
@@ -250,42 +259,72 @@ final class ShiftProjection implements Projection {
      * word w holds code {@code (w / 8) * block + 8j + w % 8}), the fast path of the batched forward.
      */
     MemorySegment decodeTransposed(MemorySegment wt) {
+        float[] scale = new float[PackedFormat.paddedCols(in)];
+        float[] row = new float[PackedFormat.paddedCols(in)];
+        for (int n = 0; n < out; n++) {
+            decodeRow(n, scale, row);
+            MemorySegment.copy(row, 0, wt, F, 4L * n * in, in);
+        }
+        return wt;
+    }
+
+    /** W into GEMM-packed panels (no transposition pass: each decoded row is one packed column). */
+    void decodePacked(PackedWeights pw) {
+        float[] scale = new float[PackedFormat.paddedCols(in)];
+        float[] row = new float[PackedFormat.paddedCols(in)];
+        for (int n = 0; n < out; n++) {
+            decodeRow(n, scale, row);
+            pw.setColumn(n, row);
+        }
+    }
+
+    /** Row n of Wᵀ into {@code row[0..in)}; {@code scale} is refreshed at each block's first row. */
+    private void decodeRow(int n, float[] scale, float[] row) {
+        if (n % BLOCK_ROWS == 0) {
+            blockScales(n / BLOCK_ROWS, scale);
+        }
         int bits = format.bits();
         int fields = format.codesPerWord();
         int block = 8 * fields;
         int words = PackedFormat.paddedCols(in) / fields;
         long hiOff = PackedFormat.paddedCols(in) / 2;
-        float[] scale = new float[PackedFormat.paddedCols(in)];
-        float[] row = new float[PackedFormat.paddedCols(in)];
-        for (int n = 0; n < out; n++) {
-            if (n % BLOCK_ROWS == 0) {
-                blockScales(n / BLOCK_ROWS, scale);
-            }
-            float c = rowScale.get(F, 4L * n);
-            long rb = n * rowBytes;
-            for (int wi = 0; wi < words; wi++) {
-                int word = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + 4L * wi);
-                int base = (wi >> 3) * block + (wi & 7);
-                if (format == PackedFormat.Q6) {
-                    int hi = packed.get(ValueLayout.JAVA_SHORT_UNALIGNED, rb + hiOff + 2L * wi);
-                    for (int j = 0; j < fields; j++) {
-                        int code = ((hi << (30 - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
-                        row[base + 8 * j] = code;
-                    }
-                } else {
-                    for (int j = 0; j < fields; j++) {
-                        row[base + 8 * j] = (word << (32 - bits * (j + 1))) >> (32 - bits);
-                    }
+        float c = rowScale.get(F, 4L * n);
+        long rb = n * rowBytes;
+        boolean q6 = format == PackedFormat.Q6;
+        for (int wi = 0; wi < words; wi++) {
+            int word = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + 4L * wi);
+            int base = (wi >> 3) * block + (wi & 7);
+            if (q6) {
+                int hi = packed.get(ValueLayout.JAVA_SHORT_UNALIGNED, rb + hiOff + 2L * wi);
+                for (int j = 0; j < fields; j++) {
+                    row[base + 8 * j] = ((hi << (30 - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
+                }
+            } else {
+                for (int j = 0; j < fields; j++) {
+                    row[base + 8 * j] = (word << (32 - bits * (j + 1))) >> (32 - bits);
                 }
             }
-            long ob = 4L * n * in;
-            for (int k = 0; k < in; k++) {
-                wt.set(F, ob + 4L * k, row[k] * scale[k] * c);
+        }
+        for (int k = 0; k < in; k++) {
+            row[k] = row[k] * scale[k] * c;
+        }
+        for (int e = outStart(n); e < outVal.length && outRow[e] == n; e++) {
+            row[outCol[e]] = outVal[e];
+        }
+    }
+
+    /** First outlier of row n (outliers sorted by row). */
+    private int outStart(int n) {
+        int lo = 0, hi = outRow.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (outRow[mid] < n) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
-        for (int e = 0; e < outVal.length; e++) {
-            wt.set(F, 4L * ((long) outRow[e] * in + outCol[e]), outVal[e]);
-        }
-        return wt;
+        return lo;
     }
+
 }

@@ -48,6 +48,15 @@ class ShiftProjectionTest {
             double rel = Math.sqrt(err / norm);
             double bound = bits == 8 ? 0.02 : bits == 6 ? 0.07 : 0.3;
             assertTrue(rel < bound, bits + "-bit relative weight error " + rel);
+            // the GEMM-packed decode holds the same values
+            PackedWeights pw = new PackedWeights(in, out, null, scope);
+            p.decodePacked(pw);
+            for (int k = 0; k < in; k++) {
+                for (int n = 0; n < out; n++) {
+                    assertEquals(ref.getAtIndex(BertMath.F, (long) k * out + n),
+                            pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
+                }
+            }
             // one row: packed GEMV; three rows: decode + GEMM; both against x · W + b in double
             MemorySegment x = a.allocate(4L * 3 * in, 64);
             for (int e = 0; e < 3 * in; e++) {
