@@ -98,6 +98,26 @@ class MiniLmOracleTest {
                 > model.similarity("A man is eating food.", "The girl is carrying a baby."));
     }
 
+    @Test
+    void loadsFromFilesToo(@TempDir Path dir) throws Exception {
+        Path onnx = dir.resolve("model.onnx"), json = dir.resolve("tokenizer.json");
+        try (InputStream a = MiniLm.class.getResourceAsStream(MiniLm.ONNX_RESOURCE);
+             InputStream b = MiniLm.class.getResourceAsStream(MiniLm.TOKENIZER_RESOURCE)) {
+            Files.copy(a, onnx);
+            Files.copy(b, json);
+        }
+        try (MiniLm m = MiniLm.load(onnx, json, MiniLm.Variant.F32)) {
+            String s = "The quick brown fox jumps over the lazy dog.";
+            assertArrayEquals(model.embed(s), m.embed(s), 1e-6f);
+            assertEquals(384, m.dimension());
+        }
+        Path junk = dir.resolve("junk.onnx");
+        Files.writeString(junk, "not a model");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> MiniLm.load(junk, json, MiniLm.Variant.F32));
+        assertTrue(e.getMessage().contains("junk.onnx"), e.getMessage());
+    }
+
     static void compare(BertEncoder.Output ours, int s, float[][] ref, int len, String what) {
         double maxDiff = 0;
         for (int t = 0; t < len; t++) {
