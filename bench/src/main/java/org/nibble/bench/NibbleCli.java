@@ -13,6 +13,7 @@ import java.util.Properties;
 @Command(name = "nibble", mixinStandardHelpOptions = true, versionProvider = NibbleCli.Version.class,
         description = "Sub-8-bit integer training and inference of transformers on the CPU, in pure Java.",
         subcommands = {InfoCommand.class, BenchCommand.class, TrainCommand.class, GenerateCommand.class,
+                EmbedCommand.class, SimilarityCommand.class,
                 CommandLine.HelpCommand.class})
 public final class NibbleCli implements Runnable {
 

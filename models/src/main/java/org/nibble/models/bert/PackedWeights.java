@@ -1,0 +1,122 @@
+package org.nibble.models.bert;
+
+import org.nibble.engine.Scope;
+import org.nibble.kernels.GemmF32;
+import org.nibble.kernels.Parallel;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A constant FP32 weight matrix B [k, n] packed once, at load time, into {@link GemmF32}'s packed-B panels, so a
+ * forward pass only packs its activations: with a dozen tokens per sentence the activations are small and packing
+ * B on every call would cost as much as the multiply.
+ *
+ * <p>Layout: k is cut into {@code ceil(k / KC)} nearly equal blocks; block {@code b} of depth {@code kc_b} holds the
+ * packed-B panels of rows {@code pc_b .. pc_b + kc_b - 1} and all n columns ({@code n <= GemmF32.NC}), at element
+ * {@code blockOff[b]}; the panel of columns {@code j .. j + NR - 1} (j a multiple of NR) starts {@code j * kc_b}
+ * elements into its block.
+ */
+final class PackedWeights {
+    /** Output columns per parallel task (a multiple of NR). */
+    private static final int COLS_PER_TASK = 8 * GemmF32.NR;
+
+    private final int k;
+    private final int n;
+    private final int kc;
+    private final MemorySegment packed;
+    private final long[] blockOff;
+
+    PackedWeights(Scope scope, MemorySegment b, int k, int n) {
+        this(k, n, null, scope);
+        for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+            int depth = Math.min(kc, k - bl * kc);
+            GemmF32.packB(false, b, 0, n, bl * kc, 0, depth, n, packed, blockOff[bl]);
+        }
+    }
+
+    /**
+     * An empty packed layout for [k, n] over {@code buffer} (at least {@link #floats(int, int)} floats), or over a
+     * new allocation in {@code scope} when {@code buffer} is null; fill it with {@link #offset(int, int)}.
+     */
+    PackedWeights(int k, int n, MemorySegment buffer, Scope scope) {
+        if (n > GemmF32.NC) {
+            throw new IllegalArgumentException("n: expected <= " + GemmF32.NC + ", got " + n);
+        }
+        this.k = k;
+        this.n = n;
+        int blocks = Math.max(1, (k + GemmF32.KC - 1) / GemmF32.KC);
+        this.kc = (k + blocks - 1) / blocks;
+        blockOff = new long[blocks + 1];
+        for (int bl = 0; bl < blocks; bl++) {
+            int depth = Math.min(kc, k - bl * kc);
+            blockOff[bl + 1] = blockOff[bl] + GemmF32.packedBSize(depth, n);
+        }
+        packed = buffer != null ? buffer : scope.allocate(4L * blockOff[blocks]);
+    }
+
+    /** Floats of the packed layout of [k, n]. */
+    static long floats(int k, int n) {
+        return new PackedWeights(k, n, MemorySegment.NULL, null).blockOff[(k + GemmF32.KC - 1) / GemmF32.KC];
+    }
+
+    /** Element offset of B[row][col] in the packed layout (see the class comment). */
+    long offset(int row, int col) {
+        int bl = row / kc, p = row - bl * kc, depth = Math.min(kc, k - bl * kc);
+        int panel = col / GemmF32.NR;
+        return blockOff[bl] + (long) panel * GemmF32.NR * depth + (long) p * GemmF32.NR + (col - panel * GemmF32.NR);
+    }
+
+    /** Writes column {@code col} of B (all k rows, from {@code values[0..k)}) into the packed layout. */
+    void setColumn(int col, float[] values) {
+        int panel = col / GemmF32.NR, j = col - panel * GemmF32.NR;
+        for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+            int row0 = bl * kc, depth = Math.min(kc, k - row0);
+            long base = 4L * (blockOff[bl] + (long) panel * GemmF32.NR * depth + j);
+            for (int p = 0; p < depth; p++) {
+                packed.set(BertMath.F, base + 4L * GemmF32.NR * p, values[row0 + p]);
+            }
+        }
+    }
+
+    /** The packed buffer. */
+    MemorySegment buffer() {
+        return packed;
+    }
+
+    long bytes() {
+        return packed.byteSize();
+    }
+
+    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() ->
+            new MemorySegment[]{MemorySegment.NULL});
+
+    private static MemorySegment scratch(long floats) {
+        MemorySegment[] s = SCRATCH.get();
+        if (s[0].byteSize() < floats * 4) {
+            s[0] = Arena.ofAuto().allocate(floats * 4, 64);
+        }
+        return s[0];
+    }
+
+    /** {@code C[m, n] = A[m, k] · B + C} (C holds the bias rows on entry), A and C contiguous. */
+    void multiplyAdd(int m, MemorySegment a, MemorySegment c) {
+        int rowBlocks = (m + GemmF32.MC - 1) / GemmF32.MC;
+        int colTasks = (n + COLS_PER_TASK - 1) / COLS_PER_TASK;
+        Parallel.forRange(0, rowBlocks * colTasks, 1, (lo, hi) -> {
+            MemorySegment pa = scratch(GemmF32.packedASize(Math.min(GemmF32.MC, m), kc));
+            for (int t = lo; t < hi; t++) {
+                int ic = (t / colTasks) * GemmF32.MC;
+                int jc = (t % colTasks) * COLS_PER_TASK;
+                int mc = Math.min(GemmF32.MC, m - ic);
+                int nc = Math.min(COLS_PER_TASK, n - jc);
+                for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+                    int depth = Math.min(kc, k - bl * kc);
+                    GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
+                    GemmF32.multiplyPacked(mc, nc, depth, 1f, pa, 0, packed, blockOff[bl] + (long) jc * depth, 1f,
+                            c, (long) ic * n + jc, n);
+                }
+            }
+        });
+    }
+}

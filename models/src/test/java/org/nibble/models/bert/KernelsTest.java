@@ -1,0 +1,75 @@
+package org.nibble.models.bert;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The encoder's kernel choices ({@link Kernels}, {@link PackedWeights}) against the plain loops of {@link BertMath}. */
+class KernelsTest {
+    static MemorySegment random(Arena a, int n, SplittableRandom rng) {
+        MemorySegment s = a.allocate(4L * n, 64);
+        for (int i = 0; i < n; i++) {
+            s.setAtIndex(BertMath.F, i, (float) rng.nextGaussian());
+        }
+        return s;
+    }
+
+    static void close(MemorySegment expected, MemorySegment actual, int n, double tol, String what) {
+        for (int i = 0; i < n; i++) {
+            assertEquals(expected.getAtIndex(BertMath.F, i), actual.getAtIndex(BertMath.F, i), tol, what + " [" + i + "]");
+        }
+    }
+
+    @Test
+    void erfMatchesTabulatedValues() {
+        // Abramowitz & Stegun table 7.1 / known closed values
+        assertEquals(0.0, BertMath.erf(0), 0);
+        assertEquals(0.5204998778130465, BertMath.erf(0.5), 1e-13);
+        assertEquals(0.8427007929497149, BertMath.erf(1), 1e-13);
+        assertEquals(0.9953222650189527, BertMath.erf(2), 1e-13);
+        assertEquals(0.9995930479825550, BertMath.erf(2.5), 1e-13);
+        assertEquals(0.9999779095030014, BertMath.erf(3), 1e-13);
+        assertEquals(-0.9999999845827421, BertMath.erf(-4), 1e-13);
+        assertEquals(1.0, BertMath.erf(7), 1e-15);
+    }
+
+    @Test
+    void packedWeightsGemmAndRowOpsMatchPlainLoops() {
+        SplittableRandom rng = new SplittableRandom(3);
+        try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
+            for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17}}) {
+                int m = mkn[0], k = mkn[1], n = mkn[2];
+                MemorySegment x = random(a, m * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
+                MemorySegment ref = a.allocate(4L * m * n, 64), out = a.allocate(4L * m * n, 64);
+                BertMath.gemm(false, m, n, k, x, 0, k, w, 0, n, ref, 0, n, false);
+                BertMath.addBias(ref, 0, m, n, n, bias);
+                new F32Projection(k, n, w, bias, scope).forward(x, m, out);
+                close(ref, out, m * n, 1e-4 * Math.sqrt(k), "projection " + m + "x" + k + "x" + n);
+            }
+            int rows = 9, cols = 384;
+            MemorySegment x = random(a, rows * cols, rng), res = random(a, rows * cols, rng);
+            MemorySegment g = random(a, cols, rng), b = random(a, cols, rng);
+            MemorySegment ref = a.allocate(4L * rows * cols), out = a.allocate(4L * rows * cols);
+            MemorySegment x2 = a.allocate(4L * rows * cols);
+            MemorySegment.copy(x, 0, x2, 0, x.byteSize());
+            BertMath.addLayerNorm(x, res, ref, rows, cols, g, b, 1e-12f);
+            Kernels.addLayerNorm(x2, res, out, rows, cols, g, b, 1e-12f, a.allocate(4L * rows));
+            close(ref, out, rows * cols, 1e-4, "add + LayerNorm");
+            MemorySegment y = random(a, rows * cols, rng), y2 = a.allocate(4L * rows * cols);
+            MemorySegment.copy(y, 0, y2, 0, y.byteSize());
+            BertMath.gelu(y, 0, rows * cols);
+            Kernels.gelu(y2, rows * cols);
+            close(y, y2, rows * cols, 1e-6, "GELU");
+            MemorySegment s = random(a, rows * cols, rng), s2 = a.allocate(4L * rows * cols);
+            MemorySegment.copy(s, 0, s2, 0, s.byteSize());
+            BertMath.scale(s, 0, rows, cols, cols, 0.25f);
+            BertMath.softmax(s, 0, rows, cols, cols);
+            Kernels.softmax(s2, 0, rows, cols, cols, 0.25f);
+            close(s, s2, rows * cols, 1e-6, "softmax");
+        }
+    }
+}

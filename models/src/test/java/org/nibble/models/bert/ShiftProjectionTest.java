@@ -1,0 +1,80 @@
+package org.nibble.models.bert;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nibble.engine.Scope;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The weight-only ShiftQuant projection: fast decode against the format's scalar decoder, GEMV against GEMM. */
+class ShiftProjectionTest {
+    @ParameterizedTest
+    @CsvSource({"8, 40, 17", "6, 130, 33", "4, 384, 24", "8, 1, 40", "4, 129, 8"})
+    void fastDecodeEqualsReferenceAndPathsAgree(int bits, int in, int out) {
+        SplittableRandom rng = new SplittableRandom(bits * 1000L + in);
+        float[] w = new float[in * out];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rng.nextGaussian() * 0.05 * (1 + (i % in) % 5));
+        }
+        w[in / 2 * out + out / 2] = 30f; // an outlier, kept in FP32
+        float[] b = new float[out];
+        for (int j = 0; j < out; j++) {
+            b[j] = (float) rng.nextGaussian();
+        }
+        try (Scope scope = Scope.open("t"); Arena a = Arena.ofShared()) {
+            ShiftProjection p = new ShiftProjection(scope, w, b, in, out, bits);
+            assertTrue(p.outliers() >= 1, "the outlier is kept");
+            MemorySegment ref = p.decode(a);
+            MemorySegment fast = p.decodeTransposed(a.allocate(4L * in * out, 64));
+            double err = 0, norm = 0;
+            for (int k = 0; k < in; k++) {
+                for (int n = 0; n < out; n++) {
+                    float r = ref.getAtIndex(BertMath.F, (long) k * out + n);
+                    float f = fast.getAtIndex(BertMath.F, (long) n * in + k);
+                    assertEquals(r, f, 0f, "decode (" + k + ", " + n + ")");
+                    if (k == in / 2 && n == out / 2) {
+                        assertEquals(30f, f, "outlier exact");
+                    }
+                    double d = f - w[k * out + n];
+                    err += d * d;
+                    norm += (double) w[k * out + n] * w[k * out + n];
+                }
+            }
+            double rel = Math.sqrt(err / norm);
+            double bound = bits == 8 ? 0.02 : bits == 6 ? 0.07 : 0.3;
+            assertTrue(rel < bound, bits + "-bit relative weight error " + rel);
+            // the GEMM-packed decode holds the same values
+            PackedWeights pw = new PackedWeights(in, out, null, scope);
+            p.decodePacked(pw);
+            for (int k = 0; k < in; k++) {
+                for (int n = 0; n < out; n++) {
+                    assertEquals(ref.getAtIndex(BertMath.F, (long) k * out + n),
+                            pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
+                }
+            }
+            // one row: packed GEMV; three rows: decode + GEMM; both against x · W + b in double
+            MemorySegment x = a.allocate(4L * 3 * in, 64);
+            for (int e = 0; e < 3 * in; e++) {
+                x.setAtIndex(BertMath.F, e, (float) rng.nextGaussian());
+            }
+            MemorySegment y1 = a.allocate(4L * out, 64), y3 = a.allocate(4L * 3 * out, 64);
+            p.forward(x, 1, y1);
+            p.forward(x, 3, y3);
+            for (int n = 0; n < out; n++) {
+                double s = b[n], mag = Math.abs(b[n]);
+                for (int k = 0; k < in; k++) {
+                    double wk = fast.getAtIndex(BertMath.F, (long) n * in + k);
+                    s += x.getAtIndex(BertMath.F, k) * wk;
+                    mag += Math.abs(x.getAtIndex(BertMath.F, k) * wk);
+                }
+                assertEquals(s, y1.getAtIndex(BertMath.F, n), 1e-5 * mag + 1e-6, "GEMV row 0, col " + n);
+                assertEquals(s, y3.getAtIndex(BertMath.F, n), 1e-5 * mag + 1e-6, "GEMM row 0, col " + n);
+            }
+        }
+    }
+}
