@@ -295,9 +295,11 @@ final class ShiftProjection implements Projection {
             int word = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + 4L * wi);
             int base = (wi >> 3) * block + (wi & 7);
             if (q6) {
-                int hi = packed.get(ValueLayout.JAVA_SHORT_UNALIGNED, rb + hiOff + 2L * wi);
+                // high plane (PackedFormat Q6): one 32-bit word per two low words 16 apart, half (wi % 32) / 16
+                int hi = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + hiOff + 4L * (wi / 32 * 16 + wi % 16));
+                int shift = 30 - 16 * ((wi % 32) / 16);
                 for (int j = 0; j < fields; j++) {
-                    row[base + 8 * j] = ((hi << (30 - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
+                    row[base + 8 * j] = ((hi << (shift - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
                 }
             } else {
                 for (int j = 0; j < fields; j++) {
