@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A minimal strict JSON reader and string quoting, enough for safetensors headers: objects become
+ * A minimal strict JSON reader (RFC 8259) and string quoting, for safetensors headers and tokenizer files: objects become
  * {@link LinkedHashMap}, arrays {@link List}, numbers {@link Long} (integers) or {@link Double}, plus String,
  * Boolean and null. Malformed input throws {@link IllegalArgumentException} naming the position.
  */
-final class Json {
+public final class Json {
     private static final int MAX_DEPTH = 32;
     private final String s;
     private int i;
@@ -19,7 +19,8 @@ final class Json {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    /** Parses one JSON value filling the whole text. */
+    public static Object parse(String text) {
         Json j = new Json(text);
         j.ws();
         Object v = j.value(0);
@@ -31,7 +32,7 @@ final class Json {
     }
 
     /** {@code text} as a JSON string literal. */
-    static String quote(String text) {
+    public static String quote(String text) {
         StringBuilder b = new StringBuilder(text.length() + 2).append('"');
         for (int k = 0; k < text.length(); k++) {
             char c = text.charAt(k);

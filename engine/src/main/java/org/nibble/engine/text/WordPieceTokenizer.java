@@ -1,5 +1,7 @@
 package org.nibble.engine.text;
 
+import org.nibble.engine.io.Json;
+
 import org.eclipse.collections.api.map.primitive.MutableObjectIntMap;
 import org.eclipse.collections.impl.list.mutable.primitive.IntArrayList;
 import org.eclipse.collections.impl.map.mutable.primitive.ObjectIntHashMap;

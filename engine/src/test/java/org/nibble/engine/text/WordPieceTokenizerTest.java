@@ -116,7 +116,7 @@ class WordPieceTokenizerTest {
                 () -> WordPieceTokenizer.fromJson("{\"model\": {\"type\": \"BPE\", \"vocab\": {}}}"));
         assertTrue(e.getMessage().contains("WordPiece"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> WordPieceTokenizer.fromJson("{\"model\": "));
-        assertTrue(e.getMessage().contains("offset"), e.getMessage());
+        assertTrue(e.getMessage().contains("position"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> WordPieceTokenizer.fromJson(
                 "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}"));
         assertTrue(e.getMessage().contains("[CLS]"), e.getMessage());

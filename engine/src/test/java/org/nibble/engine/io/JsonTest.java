@@ -1,4 +1,4 @@
-package org.nibble.engine.text;
+package org.nibble.engine.io;
 
 import org.junit.jupiter.api.Test;
 
@@ -27,11 +27,11 @@ class JsonTest {
     }
 
     @Test
-    void errorsNameTheOffset() {
+    void errorsNameThePosition() {
         for (String bad : new String[]{"", "{", "[1,", "{\"a\" 1}", "\"abc", "[1] x", "tru", "{\"a\": \"\\q\"}",
                 "-", "[\"\\u12\"]", "[".repeat(600)}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse(bad), bad);
-            assertTrue(e.getMessage().contains("offset"), e.getMessage());
+            assertTrue(e.getMessage().contains("position"), e.getMessage());
         }
     }
 }
