@@ -174,8 +174,11 @@ public final class ShiftMM {
         }
     }
 
-    /** Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured). */
-    static final int TRANSPOSE_COST = 96;
+    /**
+     * Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured, noisy);
+     * {@code -Dnibble.shiftmm.transposeCost} overrides it for tuning (1: always int16).
+     */
+    static final int TRANSPOSE_COST = Integer.getInteger("nibble.shiftmm.transposeCost", 96);
 
     // ------------------------------------------------------------------ int16 route (the winner)
 
