@@ -145,28 +145,24 @@ public final class PackedGemv {
      * {@code hi_j = ((h << (30 - 16h - 2j)) >> 26) & ~15}; {@code lo_j = (w >>> 4j) & 15}.
      */
     static float dotQ6(MemorySegment w, long wb, int words, float[] xp) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0;
         long hb = wb + 4L * words;
         for (int o = 0; o < words; o += L) {
             IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
             IntVector h = IntVector.fromMemorySegment(SI, w, hb + 4L * ((o >>> 5) * 16 + (o & 15)), ORDER);
             int sh = 30 - 16 * ((o >>> 4) & 1);
             int xb = o * 8;
-            a0 = six(v, h, sh, 0).fma(xv(xp, xb), a0);
-            a1 = six(v, h, sh, 1).fma(xv(xp, xb + L), a1);
-            a2 = six(v, h, sh, 2).fma(xv(xp, xb + 2 * L), a2);
-            a3 = six(v, h, sh, 3).fma(xv(xp, xb + 3 * L), a3);
-            a0 = six(v, h, sh, 4).fma(xv(xp, xb + 4 * L), a0);
-            a1 = six(v, h, sh, 5).fma(xv(xp, xb + 5 * L), a1);
-            a2 = six(v, h, sh, 6).fma(xv(xp, xb + 6 * L), a2);
-            a3 = six(v, h, sh, 7).fma(xv(xp, xb + 7 * L), a3);
+            // two fields per step, written out (no helper taking vectors: a callee compiled on its own before the
+            // caller may be too big to inline, and then every vector is boxed)
+            for (int j = 0; j < 8; j += 2) {
+                IntVector c0 = h.lanewise(VectorOperators.LSHL, sh - 2 * j).lanewise(VectorOperators.ASHR, 26)
+                        .and(~15).or(v.lanewise(VectorOperators.LSHR, 4 * j).and(15));
+                IntVector c1 = h.lanewise(VectorOperators.LSHL, sh - 2 * j - 2).lanewise(VectorOperators.ASHR, 26)
+                        .and(~15).or(v.lanewise(VectorOperators.LSHR, 4 * j + 4).and(15));
+                a0 = ((FloatVector) c0.convert(VectorOperators.I2F, 0)).fma(xv(xp, xb + j * L), a0);
+                a1 = ((FloatVector) c1.convert(VectorOperators.I2F, 0)).fma(xv(xp, xb + (j + 1) * L), a1);
+            }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-    }
-
-    private static FloatVector six(IntVector w, IntVector h, int sh, int j) {
-        IntVector hi = h.lanewise(VectorOperators.LSHL, sh - 2 * j).lanewise(VectorOperators.ASHR, 26).and(~15);
-        IntVector lo = w.lanewise(VectorOperators.LSHR, 4 * j).and(15);
-        return (FloatVector) hi.or(lo).convert(VectorOperators.I2F, 0);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -30,14 +30,17 @@ import static org.nibble.kernels.Simd.ORDER;
  * candidates; all are implemented ({@link ShiftMMCandidates} keeps the losers) and tested bit-exact:
  * <ol>
  *   <li>FP32 FMA as an exact integer multiplier (int8 unpacked to float while packing, FP32 register-blocked
- *       micro-kernel, K chunked so float sums stay exact; proof below). Measured about 1.0-1.3x our FP32 GEMM: it
- *       <em>is</em> the FP32 GEMM, plus conversion while packing.</li>
+ *       micro-kernel, K chunked so float sums stay exact; proof below), as a dot-product tile or through GemmF32's
+ *       outer-product micro-kernel: 1.07-1.38x our FP32 GEMM (it <em>is</em> the FP32 GEMM, on smaller operands).</li>
  *   <li>16-bit products with 16-bit accumulators: two int8 x int8 products per 16-bit lane
- *       ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), then widened to int32. <b>The winner</b>: 1.5-1.7x our
- *       FP32 GEMM on the forward layout, 1.3-1.4x on the transposed ones (single-thread CPU time, loaded machine).</li>
- *   <li>Lucene-style byte -> short -> int widening of every product: 1.3-1.5x, behind (2) because it widens twice
+ *       ({@code |a*b + c*d| <= 2 * 127^2 = 32258 <= 32767}), then widened to int32. <b>The winner</b>: 1.5-2.2x our
+ *       FP32 GEMM on the forward layout, 1.2-1.7x on the backward layouts.</li>
+ *   <li>Lucene-style byte -> short -> int widening of every product: 1.3-1.8x, behind (2) because it widens twice
  *       as often.</li>
  * </ol>
+ * (Single thread, shapes (256,768,768), (64,768,3072), 1024^3, CPU time of {@code org.nibble.bench.ShiftMMProbe}
+ * on a 2-core AVX2 machine shared with other jobs; JMH wall-time rows of ShiftMMCandidatesBench agree in order:
+ * int16 1.47-1.69x, FP32 dot 0.60-1.17x, FP32 outer 0.77-1.11x, widen 0.73-1.52x.)
  * Why (2) beats FP32 FMA here although an FMA does 8 MACs: per 16 lanes x 2 contraction steps the int16 tile issues
  * 2 {@code vpmullw} + 1 {@code vpaddw} + the widen (2 shifts + 1 arithmetic shift + 2 adds, all in-lane: the 16-bit
  * halves of each int lane are sign-extended with {@code x << 16 >> 16} and {@code x >> 16} instead of the cross-lane
@@ -174,8 +177,11 @@ public final class ShiftMM {
         }
     }
 
-    /** Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured). */
-    static final int TRANSPOSE_COST = 96;
+    /**
+     * Break-even reuse count between the int16 route's transposition and the FP32 outer route (measured, noisy);
+     * {@code -Dnibble.shiftmm.transposeCost} overrides it for tuning (1: always int16).
+     */
+    static final int TRANSPOSE_COST = Integer.getInteger("nibble.shiftmm.transposeCost", 96);
 
     // ------------------------------------------------------------------ int16 route (the winner)
 
