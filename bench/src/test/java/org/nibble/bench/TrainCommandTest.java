@@ -82,8 +82,8 @@ class TrainCommandTest {
     @Test
     void embedBits8TrainsResumesAndGenerates(@TempDir Path dir) throws IOException {
         Path data = corpus(dir), out = dir.resolve("e8");
-        String[] common = {"train", "--data", data.toString(), "--layers", "1", "--dim", "16", "--heads", "2", "--ctx", "16",
-                "--batch", "2", "--eval-batches", "1", "--out", out.toString(), "--threads", "1"};
+        String[] common = {"train", "--data", data.toString(), "--layers", "1", "--dim", "16", "--heads", "2",
+                "--ctx", "16", "--batch", "2", "--eval-batches", "1", "--out", out.toString(), "--threads", "1"};
         String[] first = java.util.stream.Stream.concat(java.util.Arrays.stream(common),
                 java.util.stream.Stream.of("--steps", "2", "--embed-bits", "8")).toArray(String[]::new);
         assertEquals(0, run(first));
