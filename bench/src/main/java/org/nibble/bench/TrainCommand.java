@@ -58,6 +58,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-bits", description = "ShiftQuant width of the backward (gradient) matmuls "
             + "(default: same as --bits).")
     int gradBits;
+    @Option(names = "--embed-bits", description = "Tied LM head (logits and its gradients): 32 = FP32, 8 = ShiftQuant "
+            + "8-bit like the Linear layers; the embedding lookup stays FP32 (default: ${DEFAULT-VALUE}).")
+    int embedBits = 32;
     @Option(names = "--seed", description = "Seed of init, batches and rounding (default: ${DEFAULT-VALUE}).")
     long seed = 1;
     @Option(names = "--data", paramLabel = "PATH", description = "Text file or folder instead of Europarl.")
@@ -83,10 +86,13 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (embedBits != 32 && embedBits != 8) {
+            throw new IllegalArgumentException("--embed-bits: expected 32 (FP32) or 8 (ShiftQuant), got " + embedBits);
+        }
         Corpus corpus = data != null ? Corpus.fromPath(data, Corpus.DEFAULT_VAL_FRACTION)
                 : Corpus.europarl(Corpus.DEFAULT_VAL_FRACTION);
         GptConfig base = new GptConfig(layers, dim, heads, ctx, GptConfig.BYTE_VOCAB, Placement.parse(placement),
-                norm, bits, gradBits, true, 0.25);
+                norm, bits, gradBits, embedBits, true, 0.25);
         TrainConfig tc = new TrainConfig(steps, batch, lr, 0.1,
                 warmup != null ? warmup : Math.min(100, Math.max(1, steps / 10)), 0.1, 0.9, 0.95, 1e-8, 1.0, seed,
                 evalEvery != null ? evalEvery : Math.max(1, steps / 10), evalBatches);
@@ -160,8 +166,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static String label(GptConfig c) {
-        String q = c.bits() == 32 ? "fp32" : "sq" + c.bits()
-                + (c.effectiveGradBits() == c.bits() ? "" : "g" + c.effectiveGradBits());
+        String q = (c.bits() == 32 ? "fp32" : "sq" + c.bits()
+                + (c.effectiveGradBits() == c.bits() ? "" : "g" + c.effectiveGradBits()))
+                + (c.embedBits() == 32 ? "" : "e" + c.embedBits());
         return q + "/" + c.placement().id() + "/" + c.norm();
     }
 

@@ -43,12 +43,13 @@ final class TrainRun {
         try (t) {
             gc = t.model().config();
             tc = t.trainConfig();
-            log.printf(Locale.ROOT, "%s: %d layers, width %d, %d heads, ctx %d, placement %s, norm %s, %s; %,d "
-                            + "parameters; batch %d, %d steps, lr %.3g, seed %d, %d threads; data %s (%,d train / %,d "
-                            + "validation bytes)%n", label, gc.layers(), gc.dim(), gc.heads(), gc.ctx(),
-                    gc.placement().id(), gc.norm(), t.model().linearLabel(), t.model().parameterCount(), tc.batch(),
-                    tc.steps(), tc.lr(), tc.seed(), org.nibble.kernels.Parallel.threads(), corpus.name(),
-                    corpus.train().length, corpus.validation().length);
+            log.printf(Locale.ROOT, "%s: %d layers, width %d, %d heads, ctx %d, placement %s, norm %s, %s, "
+                            + "head %s; %,d parameters; batch %d, %d steps, lr %.3g, seed %d, %d threads; data %s "
+                            + "(%,d train / %,d validation bytes)%n", label, gc.layers(), gc.dim(), gc.heads(),
+                    gc.ctx(), gc.placement().id(), gc.norm(), t.model().linearLabel(), t.model().headLabel(),
+                    t.model().parameterCount(), tc.batch(), tc.steps(), tc.lr(), tc.seed(),
+                    org.nibble.kernels.Parallel.threads(), corpus.name(), corpus.train().length,
+                    corpus.validation().length);
             Path csv = out.resolve("metrics.csv");
             boolean append = resume != null && Files.exists(csv);
             List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
@@ -174,7 +175,7 @@ final class TrainRun {
                 {
                   "label": "%s",
                   "model": {"layers": %d, "dim": %d, "heads": %d, "ctx": %d, "vocab": %d, "placement": "%s", \
-                "norm": "%s", "bits": %d, "grad_bits": %d, "embed_norm": %s, "mix_alpha": %s},
+                "norm": "%s", "bits": %d, "grad_bits": %d, "embed_bits": %d, "embed_norm": %s, "mix_alpha": %s},
                   "train": {"steps": %d, "batch": %d, "lr": %s, "warmup": %d, "weight_decay": %s, "clip": %s, \
                 "seed": %d, "threads": %d},
                   "data": {"name": "%s", "train_bytes": %d, "validation_bytes": %d},
@@ -187,7 +188,8 @@ final class TrainRun {
                   "failure": %s
                 }
                 """, esc(r.label()), g.layers(), g.dim(), g.heads(), g.ctx(), g.vocab(), g.placement().id(), esc(g.norm()),
-                g.bits(), g.effectiveGradBits(), g.embedNorm(), num(g.mixAlpha()), t.steps(), t.batch(), num(t.lr()), t.warmup(),
+                g.bits(), g.effectiveGradBits(), g.embedBits(), g.embedNorm(), num(g.mixAlpha()), t.steps(), t.batch(),
+                num(t.lr()), t.warmup(),
                 num(t.weightDecay()), num(t.clip()), t.seed(), org.nibble.kernels.Parallel.threads(),
                 esc(corpus.name()), corpus.train().length, corpus.validation().length, r.steps(),
                 num(r.trainCurve().isEmpty() ? Double.NaN : r.trainCurve().getLast()[1]), num(r.finalVal()),

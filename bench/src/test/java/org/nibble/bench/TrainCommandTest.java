@@ -78,4 +78,37 @@ class TrainCommandTest {
         assertNotEquals(0, run("train", "--bits", "5", "--steps", "1", "--data", "/nonexistent/file"));
         assertNotEquals(0, run("train", "--placement", "sideways", "--steps", "1"));
     }
+
+    @Test
+    void embedBits8TrainsResumesAndGenerates(@TempDir Path dir) throws IOException {
+        Path data = corpus(dir), out = dir.resolve("e8");
+        String[] common = {"train", "--data", data.toString(), "--layers", "1", "--dim", "16", "--heads", "2",
+                "--ctx", "16", "--batch", "2", "--eval-batches", "1", "--out", out.toString(), "--threads", "1"};
+        String[] first = java.util.stream.Stream.concat(java.util.Arrays.stream(common),
+                java.util.stream.Stream.of("--steps", "2", "--embed-bits", "8")).toArray(String[]::new);
+        assertEquals(0, run(first));
+        String summary = Files.readString(out.resolve("summary.json"));
+        assertTrue(summary.contains("\"embed_bits\": 8") && summary.contains("fp32e8/peri"), summary);
+        Path ck = out.resolve("checkpoint.safetensors");
+        try (var scope = org.nibble.engine.Scope.open("t")) {
+            var meta = org.nibble.engine.io.SafeTensors.read(ck, scope).metadata();
+            assertEquals(8, org.nibble.models.train.Trainer.info(meta, ck).gpt().embedBits());
+        }
+        String[] resume = java.util.stream.Stream.concat(java.util.Arrays.stream(common),
+                java.util.stream.Stream.of("--steps", "3", "--resume", ck.toString())).toArray(String[]::new);
+        assertEquals(0, run(resume));
+        assertEquals(0, run("generate", "--checkpoint", ck.toString(), "--prompt", "Madam", "--tokens", "8",
+                "--threads", "1"));
+    }
+
+    @Test
+    void badEmbedBitsNamesTheFlag() {
+        CommandLine cl = new CommandLine(new NibbleCli());
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        assertNotEquals(0, cl.execute("train", "--embed-bits", "4", "--steps", "1", "--data", "/nonexistent/file"));
+        String msg = err.toString();
+        assertTrue(msg.contains("--embed-bits: expected 32 (FP32) or 8 (ShiftQuant), got 4"), msg);
+    }
 }

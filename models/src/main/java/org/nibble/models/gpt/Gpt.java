@@ -19,6 +19,11 @@ import java.util.random.RandomGenerator;
  * (absent for Post-LN, whose blocks end in a norm), an LM head tied to the token embedding and the mean
  * cross-entropy loss.
  *
+ * <p>The tied head's three matmuls (logits {@code xf wte^T}, {@code dxf = dlogits wte}, {@code dwte += dlogits^T xf})
+ * run through a {@link LinearMath} of their own, exactly like a Linear layer with W = wte (out = vocab, in = C):
+ * FP32 for {@code embedBits = 32}, 8-bit ShiftQuant (papers.md 1.5) for {@code embedBits = 8}. The embedding lookup
+ * (and its gradient scatter) stays an exact gather on the FP32 master weights.
+ *
  * <p>Parameters live in the model's own scope (closed by {@link #close()}); a step's activations live in the step
  * scope passed to {@link #forward} and {@link #backward}.
  *
@@ -38,8 +43,9 @@ public final class Gpt implements AutoCloseable {
     private final Layer embedNorm, finalNorm;
     private final List<Block> blocks = new ArrayList<>();
     private final List<Param> params = new ArrayList<>();
-    private final LinearMath math;
+    private final LinearMath math, headMath;
     private final RoundingClock clock;
+    private final int headId;
 
     // step state
     private int[] tokens;
@@ -50,6 +56,7 @@ public final class Gpt implements AutoCloseable {
     public Gpt(GptConfig cfg, long seed) {
         this.cfg = cfg;
         this.math = LinearMath.forBits(cfg.bits(), cfg.gradBits());
+        this.headMath = LinearMath.forBits(cfg.embedBits(), cfg.embedBits());
         this.clock = new RoundingClock(seed);
         this.paramScope = Scope.open("params");
         RandomGenerator rng = Rng.of(seed);
@@ -75,6 +82,8 @@ public final class Gpt implements AutoCloseable {
             params.addAll(b.params());
         }
         finalNorm = p == Placement.POST ? null : Norms.create(cfg.norm(), c, "ln_f", paramScope);
+        // registered after the blocks, so the blocks' rounding streams do not depend on embedBits
+        headId = clock.register();
         if (finalNorm != null) {
             params.addAll(finalNorm.params());
         }
@@ -106,6 +115,11 @@ public final class Gpt implements AutoCloseable {
     /** Label of the Linear arithmetic, e.g. {@code fp32}. */
     public String linearLabel() {
         return math.label();
+    }
+
+    /** Label of the tied LM head's arithmetic, {@code fp32} or {@code shiftquant-8}. */
+    public String headLabel() {
+        return headMath.label();
     }
 
     /**
@@ -143,8 +157,7 @@ public final class Gpt implements AutoCloseable {
         }
         xf = finalNorm == null ? x : finalNorm.forward(x, step);
         logits = step.zeros(DType.F32, batch, len, cfg.vocab());
-        Ops.gemm(false, true, n, cfg.vocab(), c, 1f, xf.segment(), 0, c, te, 0, c, 0f, logits.segment(), 0,
-                cfg.vocab());
+        headMath.forward(n, c, cfg.vocab(), xf, wte.value(), logits);
         if (targets == null) {
             return Double.NaN;
         }
@@ -162,11 +175,10 @@ public final class Gpt implements AutoCloseable {
     /** Backward pass of the last forward with targets; accumulates into every {@link Param#grad()}. */
     public void backward(Scope step) {
         int c = cfg.dim(), v = cfg.vocab(), n = batch * len;
-        MemorySegment dl = logits.segment();
-        // tied head: dxf = dlogits wte ; dwte += dlogits^T xf
+        // tied head (logits holds dL/dlogits): dxf = dlogits wte ; dwte += dlogits^T xf
         Tensor dx = step.zeros(DType.F32, batch, len, c);
-        Ops.gemm(false, false, n, c, v, 1f, dl, 0, v, wte.value().segment(), 0, c, 0f, dx.segment(), 0, c);
-        Ops.gemm(true, false, v, c, n, 1f, dl, 0, v, xf.segment(), 0, c, 1f, wte.grad().segment(), 0, c);
+        headMath.backwardInput(n, c, v, logits, wte.value(), dx, clock.seed(headId, 0));
+        headMath.backwardWeight(n, c, v, logits, xf, wte.grad(), clock.seed(headId, 1), step);
         if (finalNorm != null) {
             dx = finalNorm.backward(dx, step);
         }
@@ -270,8 +282,7 @@ public final class Gpt implements AutoCloseable {
                     x = finalNorm.forward(x, step);
                 }
                 Tensor lg = step.zeros(DType.F32, cfg.vocab());
-                Ops.gemm(false, true, 1, cfg.vocab(), c, 1f, x.segment(), 0, c, wte.value().segment(), 0, c, 0f,
-                        lg.segment(), 0, cfg.vocab());
+                headMath.forward(1, c, cfg.vocab(), x, wte.value(), lg);
                 pos++;
                 return lg.toFloatArray();
             }

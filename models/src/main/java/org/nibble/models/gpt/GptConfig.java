@@ -12,11 +12,13 @@ package org.nibble.models.gpt;
  * @param norm      norm name (see {@link Norms#create})
  * @param bits      32 = FP32 Linear layers; 4, 6, 8 = ShiftQuant training (activations and weights)
  * @param gradBits  ShiftQuant width of the backward matmuls (gradient GEMMs); 0 = same as {@code bits}
+ * @param embedBits 32 = FP32 tied LM head; 8 = its three matmuls (logits, input and weight gradients) run as
+ *                  8-bit ShiftQuant like the Linear layers (the embedding lookup stays an exact FP32 gather)
  * @param embedNorm Peri-LN embedding norm {@code x0 = N(embed)} (only used by PERI)
  * @param mixAlpha  Mix-LN fraction of leading Post-LN blocks (only used by MIX)
  */
 public record GptConfig(int layers, int dim, int heads, int ctx, int vocab, Placement placement, String norm,
-                        int bits, int gradBits, boolean embedNorm, double mixAlpha) {
+                        int bits, int gradBits, int embedBits, boolean embedNorm, double mixAlpha) {
 
     /** Default byte vocabulary. */
     public static final int BYTE_VOCAB = 256;
@@ -43,6 +45,9 @@ public record GptConfig(int layers, int dim, int heads, int ctx, int vocab, Plac
             throw new IllegalArgumentException("gradBits: expected 0 (same as bits)" + (bits == 32 ? " or 32 with bits=32"
                     : ", 8, 6 or 4") + ", got " + gradBits);
         }
+        if (embedBits != 32 && embedBits != 8) {
+            throw new IllegalArgumentException("embedBits: expected 32 (FP32) or 8 (ShiftQuant), got " + embedBits);
+        }
         if (!(mixAlpha >= 0 && mixAlpha <= 1)) {
             throw new IllegalArgumentException("mixAlpha: expected a value in [0, 1], got " + mixAlpha);
         }
@@ -51,7 +56,13 @@ public record GptConfig(int layers, int dim, int heads, int ctx, int vocab, Plac
     /** Without a separate gradient width ({@code gradBits = 0}). */
     public GptConfig(int layers, int dim, int heads, int ctx, int vocab, Placement placement, String norm, int bits,
                      boolean embedNorm, double mixAlpha) {
-        this(layers, dim, heads, ctx, vocab, placement, norm, bits, 0, embedNorm, mixAlpha);
+        this(layers, dim, heads, ctx, vocab, placement, norm, bits, 0, 32, embedNorm, mixAlpha);
+    }
+
+    /** With an FP32 LM head ({@code embedBits = 32}). */
+    public GptConfig(int layers, int dim, int heads, int ctx, int vocab, Placement placement, String norm, int bits,
+                     int gradBits, boolean embedNorm, double mixAlpha) {
+        this(layers, dim, heads, ctx, vocab, placement, norm, bits, gradBits, 32, embedNorm, mixAlpha);
     }
 
     /** The width of the backward matmuls ({@code gradBits}, or {@code bits} when 0). */
@@ -66,23 +77,29 @@ public record GptConfig(int layers, int dim, int heads, int ctx, int vocab, Plac
 
     /** This config with another bit width (the gradient width follows unless set and still valid). */
     public GptConfig withBits(int b) {
-        return new GptConfig(layers, dim, heads, ctx, vocab, placement, norm, b, b == 32 ? 0 : gradBits, embedNorm,
-                mixAlpha);
+        return new GptConfig(layers, dim, heads, ctx, vocab, placement, norm, b, b == 32 ? 0 : gradBits, embedBits,
+                embedNorm, mixAlpha);
     }
 
     /** This config with another gradient width (0 = same as bits). */
     public GptConfig withGradBits(int g) {
-        return new GptConfig(layers, dim, heads, ctx, vocab, placement, norm, bits, g, embedNorm, mixAlpha);
+        return new GptConfig(layers, dim, heads, ctx, vocab, placement, norm, bits, g, embedBits, embedNorm, mixAlpha);
+    }
+
+    /** This config with another LM-head width (32 or 8). */
+    public GptConfig withEmbedBits(int e) {
+        return new GptConfig(layers, dim, heads, ctx, vocab, placement, norm, bits, gradBits, e, embedNorm, mixAlpha);
     }
 
     /** This config with another placement. */
     public GptConfig withPlacement(Placement p) {
-        return new GptConfig(layers, dim, heads, ctx, vocab, p, norm, bits, gradBits, embedNorm, mixAlpha);
+        return new GptConfig(layers, dim, heads, ctx, vocab, p, norm, bits, gradBits, embedBits, embedNorm, mixAlpha);
     }
 
     /** This config with another norm. */
     public GptConfig withNorm(String n) {
-        return new GptConfig(layers, dim, heads, ctx, vocab, placement, n, bits, gradBits, embedNorm, mixAlpha);
+        return new GptConfig(layers, dim, heads, ctx, vocab, placement, n, bits, gradBits, embedBits, embedNorm,
+                mixAlpha);
     }
 
     /** Head width C / H. */

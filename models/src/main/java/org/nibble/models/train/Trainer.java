@@ -193,6 +193,7 @@ public final class Trainer implements AutoCloseable {
         meta.put("gpt.norm", g.norm());
         meta.put("gpt.bits", Integer.toString(g.bits()));
         meta.put("gpt.gradBits", Integer.toString(g.gradBits()));
+        meta.put("gpt.embedBits", Integer.toString(g.embedBits()));
         meta.put("gpt.embedNorm", Boolean.toString(g.embedNorm()));
         meta.put("gpt.mixAlpha", Double.toString(g.mixAlpha()));
         meta.put("train.steps", Integer.toString(tc.steps()));
@@ -226,6 +227,7 @@ public final class Trainer implements AutoCloseable {
                     i(meta, "gpt.ctx"), i(meta, "gpt.vocab"), Placement.parse(meta.get("gpt.placement")),
                     meta.get("gpt.norm"), i(meta, "gpt.bits"),
                     Integer.parseInt(meta.getOrDefault("gpt.gradBits", "0")),
+                    Integer.parseInt(meta.getOrDefault("gpt.embedBits", "32")),
                     Boolean.parseBoolean(meta.get("gpt.embedNorm")),
                     d(meta, "gpt.mixAlpha"));
             TrainConfig t = new TrainConfig(i(meta, "train.steps"), i(meta, "train.batch"), d(meta, "train.lr"),
