@@ -4,6 +4,7 @@ import org.nibble.engine.DType;
 import org.nibble.engine.Scope;
 import org.nibble.engine.Tensor;
 import org.nibble.kernels.Parallel;
+import org.nibble.kernels.Softmax;
 import org.nibble.models.Layer;
 import org.nibble.models.Param;
 
@@ -12,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
-import static org.nibble.kernels.Simd.FLOAT;
 
 /**
  * Causal multi-head self-attention on {@code (B, T, C)}: {@code qkv = Linear(C, 3C)} (q, k, v in that order along the
@@ -51,13 +51,8 @@ public final class Attention implements Layer {
                 long qo = (long) b * T * 3 * C + (long) h * hd, ko = qo + C, vo = qo + 2L * C;
                 long po = (long) bh * T * T;
                 Ops.gemm(false, true, T, T, hd, scale, q, qo, 3 * C, q, ko, 3 * C, 0f, p, po, T);
-                for (int t = 0; t < T; t++) {
-                    long row = po + (long) t * T;
-                    Ops.softmax(t + 1, p, row);
-                    for (int j = t + 1; j < T; j++) {
-                        p.setAtIndex(FLOAT, row + j, 0f);
-                    }
-                }
+                // causal softmax in place: row t sees keys 0..t, masked entries become exactly 0
+                Softmax.forwardCausal(T, T, 1f, 0, p, po, T, p, po, T);
                 Ops.gemm(false, false, T, hd, T, 1f, p, po, T, q, vo, 3 * C, 0f, c, (long) b * T * C + (long) h * hd, C);
             }
         });
@@ -83,13 +78,7 @@ public final class Attention implements Layer {
                 Ops.gemm(false, true, T, T, hd, 1f, dc, co, C, q, vo, 3 * C, 0f, dp, po, T);
                 Ops.gemm(true, false, T, hd, T, 1f, p, po, T, dc, co, C, 0f, dq, vo, 3 * C);
                 // dS = softmax backward over the causal prefix of each row (masked entries have P = 0)
-                for (int t = 0; t < T; t++) {
-                    long row = po + (long) t * T;
-                    Ops.softmaxBackward(t + 1, p, row, dp, row);
-                    for (int j = t + 1; j < T; j++) {
-                        dp.setAtIndex(FLOAT, row + j, 0f);
-                    }
-                }
+                Softmax.backward(T, T, 1f, p, po, T, dp, po, T, dp, po, T);
                 // dq = scale dS k ; dk = scale dS^T q
                 Ops.gemm(false, false, T, hd, T, scale, dp, po, T, q, ko, 3 * C, 0f, dq, qo, 3 * C);
                 Ops.gemm(true, false, T, hd, T, scale, dp, po, T, q, qo, 3 * C, 0f, dq, ko, 3 * C);

@@ -3,6 +3,7 @@ package org.nibble.models.gpt;
 import org.nibble.kernels.Activations;
 import org.nibble.kernels.AdamW;
 import org.nibble.kernels.Checks;
+import org.nibble.kernels.CrossEntropy;
 import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
@@ -223,37 +224,12 @@ public final class Ops {
      * {@code dL/dlogits = (softmax - onehot) / rows}. Returns the mean loss (summed in double, in row order).
      */
     public static double crossEntropy(int rows, int v, MemorySegment logits, long off, int[] targets) {
-        Checks.checkRange("logits", logits, off, (long) rows * v, 4);
         if (targets.length < rows) {
             throw new IllegalArgumentException("targets: expected >= " + rows + " entries, got " + targets.length);
         }
-        double[] rowLoss = new double[rows];
-        float inv = 1f / rows;
-        Parallel.forRange(0, rows, 16, (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                long lr = off + (long) r * v;
-                int t = targets[r];
-                if (t < 0 || t >= v) {
-                    throw new IllegalArgumentException("targets[" + r + "]: expected 0 <= t < " + v + ", got " + t);
-                }
-                float max = FloatOps.max(v, logits, lr);
-                double sum = 0;
-                for (int i = 0; i < v; i++) {
-                    sum += Math.exp(logits.getAtIndex(FLOAT, lr + i) - max);
-                }
-                double lse = max + Math.log(sum);
-                rowLoss[r] = lse - logits.getAtIndex(FLOAT, lr + t);
-                for (int i = 0; i < v; i++) {
-                    float p = (float) Math.exp(logits.getAtIndex(FLOAT, lr + i) - lse);
-                    logits.setAtIndex(FLOAT, lr + i, (p - (i == t ? 1f : 0f)) * inv);
-                }
-            }
-        });
-        double total = 0;
-        for (double l : rowLoss) {
-            total += l;
-        }
-        return total / rows;
+        // fused, in place (dlogits overwrites logits); no ignored rows: every byte position has a target
+        return CrossEntropy.lossAndGrad(rows, v, logits, off, v, MemorySegment.ofArray(targets), 0, -1, logits, off,
+                v);
     }
 
     // ------------------------------------------------------------------ AdamW
