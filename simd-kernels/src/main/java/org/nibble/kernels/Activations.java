@@ -139,20 +139,7 @@ public final class Activations {
 
     /** {@code y = erf(x)} (absolute error 5.6e-8 measured, see {@link VectorMath}). */
     public static void erf(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            erfFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                erfFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> erfFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void erfFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -174,20 +161,7 @@ public final class Activations {
 
     /** Exact GELU as BERT uses: {@code y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))}. */
     public static void geluErf(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            geluErfFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                geluErfFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> geluErfFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void geluErfFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -210,20 +184,7 @@ public final class Activations {
 
     /** {@code y = e^x} (see {@link VectorMath#exp} for the error bound). */
     public static void exp(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            expFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                expFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> expFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void expFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -236,20 +197,7 @@ public final class Activations {
     /** GELU, tanh approximation as GPT-2 uses: {@code y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))},
      * computed as the equivalent {@code x * sigmoid(2u)}. */
     public static void geluTanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            geluTanhFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                geluTanhFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> geluTanhFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void geluTanhFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -261,20 +209,7 @@ public final class Activations {
 
     /** SiLU (swish): {@code y = x * sigmoid(x)}. */
     public static void silu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            siluFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                siluFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> siluFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void siluFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -286,20 +221,7 @@ public final class Activations {
 
     /** ELU: {@code y = x} for {@code x > 0}, else {@code alpha (e^x - 1)}. */
     public static void elu(int n, float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            eluFull(from, full, alpha, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                eluFull(0, L, alpha, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, alpha, x, xOff, y, yOff, Activations::eluFull);
     }
 
     private static void eluFull(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -311,20 +233,7 @@ public final class Activations {
 
     /** SELU: {@code y = SELU_SCALE * elu(x, SELU_ALPHA)} (Klambauer et al. 2017 constants). */
     public static void selu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("y", y, yOff, n, 4);
-        long xb = xOff * 4, yb = yOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            seluFull(from, full, x, xb, y, yb);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                seluFull(0, L, t, 0, t, 0);
-                Tail.out(t, 0, y, yb, full, to);
-            }
-        });
+        unary(n, 0f, x, xOff, y, yOff, (lo, hi, a, xs, xb, ys, yb) -> seluFull(lo, hi, xs, xb, ys, yb));
     }
 
     private static void seluFull(int lo, int hi, MemorySegment x, long xb, MemorySegment y, long yb) {
@@ -337,22 +246,8 @@ public final class Activations {
     /** Backward of {@link #geluErf}: {@code dx = dy * f'(x)}, {@code f'(x) = }{@code Phi(x) + x phi(x)}. */
     public static void geluErfBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            geluErfBackwardFull(from, full, x, xb, dy, gb, dx, ob);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                Tail.in(t, 1, dy, gb, full, to);
-                geluErfBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
-                Tail.out(t, 0, dx, ob, full, to);
-            }
-        });
+        binary(n, 0f, x, xOff, dy, dyOff, dx, dxOff,
+                (lo, hi, a, xs, xb, gs, gb, os, ob) -> geluErfBackwardFull(lo, hi, xs, xb, gs, gb, os, ob));
     }
 
     private static void geluErfBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
@@ -388,22 +283,8 @@ public final class Activations {
      * {@code s = sigmoid(2u)}. */
     public static void geluTanhBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            geluTanhBackwardFull(from, full, x, xb, dy, gb, dx, ob);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                Tail.in(t, 1, dy, gb, full, to);
-                geluTanhBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
-                Tail.out(t, 0, dx, ob, full, to);
-            }
-        });
+        binary(n, 0f, x, xOff, dy, dyOff, dx, dxOff,
+                (lo, hi, a, xs, xb, gs, gb, os, ob) -> geluTanhBackwardFull(lo, hi, xs, xb, gs, gb, os, ob));
     }
 
     private static void geluTanhBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
@@ -419,22 +300,8 @@ public final class Activations {
      * sigmoid(x)}. */
     public static void siluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            siluBackwardFull(from, full, x, xb, dy, gb, dx, ob);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                Tail.in(t, 1, dy, gb, full, to);
-                siluBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
-                Tail.out(t, 0, dx, ob, full, to);
-            }
-        });
+        binary(n, 0f, x, xOff, dy, dyOff, dx, dxOff,
+                (lo, hi, a, xs, xb, gs, gb, os, ob) -> siluBackwardFull(lo, hi, xs, xb, gs, gb, os, ob));
     }
 
     private static void siluBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
@@ -450,22 +317,7 @@ public final class Activations {
      * e^x}. */
     public static void eluBackward(int n, float alpha, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            eluBackwardFull(from, full, alpha, x, xb, dy, gb, dx, ob);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                Tail.in(t, 1, dy, gb, full, to);
-                eluBackwardFull(0, L, alpha, t, 0, t, 4L * Tail.SLOT, t, 0);
-                Tail.out(t, 0, dx, ob, full, to);
-            }
-        });
+        binary(n, alpha, x, xOff, dy, dyOff, dx, dxOff, Activations::eluBackwardFull);
     }
 
     private static void eluBackwardFull(int lo, int hi, float alpha, MemorySegment x, long xb, MemorySegment dy,
@@ -482,22 +334,8 @@ public final class Activations {
      * {@code SELU_SCALE * SELU_ALPHA e^x}. */
     public static void seluBackward(int n, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
                                       MemorySegment dx, long dxOff) {
-        Checks.checkCount("n", n);
-        Checks.checkRange("x", x, xOff, n, 4);
-        Checks.checkRange("dy", dy, dyOff, n, 4);
-        Checks.checkRange("dx", dx, dxOff, n, 4);
-        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
-        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
-            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
-            seluBackwardFull(from, full, x, xb, dy, gb, dx, ob);
-            if (full < to) {
-                MemorySegment t = Tail.scratch();
-                Tail.in(t, 0, x, xb, full, to);
-                Tail.in(t, 1, dy, gb, full, to);
-                seluBackwardFull(0, L, t, 0, t, 4L * Tail.SLOT, t, 0);
-                Tail.out(t, 0, dx, ob, full, to);
-            }
-        });
+        binary(n, 0f, x, xOff, dy, dyOff, dx, dxOff,
+                (lo, hi, a, xs, xb, gs, gb, os, ob) -> seluBackwardFull(lo, hi, xs, xb, gs, gb, os, ob));
     }
 
     private static void seluBackwardFull(int lo, int hi, MemorySegment x, long xb, MemorySegment dy, long gb,
@@ -507,5 +345,60 @@ public final class Activations {
             FloatVector g = FloatVector.fromMemorySegment(S, dy, gb + 4L * i, ORDER);
             eluGradV(v, SELU_ALPHA).mul(SELU_SCALE).mul(g).intoMemorySegment(dx, ob + 4L * i, ORDER);
         }
+    }
+
+    /** A loop over whole vectors {@code [lo, hi)} of one elementwise kernel; {@code p} is its parameter (ELU alpha). */
+    @FunctionalInterface
+    private interface UnaryBody {
+        void run(int lo, int hi, float p, MemorySegment x, long xb, MemorySegment y, long yb);
+    }
+
+    /** As {@link UnaryBody} for backward kernels reading {@code x} and {@code dy}, writing {@code dx}. */
+    @FunctionalInterface
+    private interface BinaryBody {
+        void run(int lo, int hi, float p, MemorySegment x, long xb, MemorySegment g, long gb, MemorySegment o, long ob);
+    }
+
+    /**
+     * The one driver of the forward kernels: checks, parallel chunks of whole vectors, and the last partial vector run
+     * through per-thread scratch. The body is called once per chunk (not inlined here); its vectors never leave it,
+     * so nothing is boxed.
+     */
+    private static void unary(int n, float p, MemorySegment x, long xOff, MemorySegment y, long yOff, UnaryBody body) {
+        Checks.checkCount("n", n);
+        Checks.checkRange("x", x, xOff, n, 4);
+        Checks.checkRange("y", y, yOff, n, 4);
+        long xb = xOff * 4, yb = yOff * 4;
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            body.run(from, full, p, x, xb, y, yb);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                body.run(0, L, p, t, 0, t, 0);
+                Tail.out(t, 0, y, yb, full, to);
+            }
+        });
+    }
+
+    /** The one driver of the backward kernels ({@code dx} may alias {@code dy}); see {@link #unary}. */
+    private static void binary(int n, float p, MemorySegment x, long xOff, MemorySegment dy, long dyOff,
+                               MemorySegment dx, long dxOff, BinaryBody body) {
+        Checks.checkCount("n", n);
+        Checks.checkRange("x", x, xOff, n, 4);
+        Checks.checkRange("dy", dy, dyOff, n, 4);
+        Checks.checkRange("dx", dx, dxOff, n, 4);
+        long xb = xOff * 4, gb = dyOff * 4, ob = dxOff * 4;
+        Parallel.forRange(0, blocks(n), GRAIN / L, (lo, hi) -> {
+            int from = lo * L, to = Math.min(n, hi * L), full = from + (to - from) / L * L;
+            body.run(from, full, p, x, xb, dy, gb, dx, ob);
+            if (full < to) {
+                MemorySegment t = Tail.scratch();
+                Tail.in(t, 0, x, xb, full, to);
+                Tail.in(t, 1, dy, gb, full, to);
+                body.run(0, L, p, t, 0, t, 4L * Tail.SLOT, t, 0);
+                Tail.out(t, 0, dx, ob, full, to);
+            }
+        });
     }
 }
