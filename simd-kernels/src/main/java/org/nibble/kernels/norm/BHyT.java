@@ -50,7 +50,7 @@ public final class BHyT {
                 }
                 BHyTScalar.checkVariance(r, v);
                 float a = BHyTScalar.slope(lambda, kappa, eps, v);
-                float check = tanhAffine(width, a, x, xb, gamma, gOff * 4, beta, bOff * 4, y,
+                float check = DyT.forwardRow(width, a, x, xb, gamma, gOff * 4, beta, bOff * 4, y,
                         (yOff + (long) r * ldy) * 4);
                 if (Float.isNaN(check)) {
                     throw NormChecks.nonFinite("bhyt", "input x (NaN)", r);
@@ -110,43 +110,6 @@ public final class BHyT {
         BHyTScalar.approxVariance(rows, v1, v1Off, cAttn, lambdaIn, kappa, v2, v2Off);
     }
 
-    /** y = γ⊙tanh(a x) + β; returns Σ tanh (NaN iff an input is NaN). */
-    private static float tanhAffine(int n, float a, MemorySegment x, long xb, MemorySegment gamma, long gb,
-                                    MemorySegment beta, long bb, MemorySegment y, long yb) {
-        FloatVector va = FloatVector.broadcast(S, a), acc = FloatVector.zero(S);
-        boolean hasGamma = gamma != null, hasBeta = beta != null;
-        int upper = S.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += L) {
-            FloatVector u = Tanh.tanh(FloatVector.fromMemorySegment(S, x, xb + 4L * i, ORDER).mul(va));
-            acc = acc.add(u);
-            if (hasGamma) {
-                u = u.mul(FloatVector.fromMemorySegment(S, gamma, gb + 4L * i, ORDER));
-            }
-            if (hasBeta) {
-                u = u.add(FloatVector.fromMemorySegment(S, beta, bb + 4L * i, ORDER));
-            }
-            u.intoMemorySegment(y, yb + 4L * i, ORDER);
-        }
-        float check = Simd.sumLanes(acc);
-        for (; i < n; i++) {
-            float u = Tanh.tanh(a * x.get(FLOAT, xb + 4L * i));
-            check += u;
-            if (hasGamma) {
-                u *= gamma.get(FLOAT, gb + 4L * i);
-            }
-            if (hasBeta) {
-                u += beta.get(FLOAT, bb + 4L * i);
-            }
-            y.set(FLOAT, yb + 4L * i, u);
-        }
-        return check;
-    }
-
-    /**
-     * dgamma += dy⊙u; returns T = Σ g⊙x⊙w. Writes dx = g·a·w (approximate mode: final) or the scratch g·w (exact
-     * mode, finished by {@link #pass2}).
-     */
     private static float pass1(int n, float a, boolean exact, MemorySegment x, long xb, MemorySegment gamma, long gb,
                                MemorySegment dy, long dyb, MemorySegment dx, long dxb, MemorySegment dgamma,
                                long dgb) {

@@ -74,8 +74,11 @@ public final class DyT {
                 });
     }
 
-    /** Returns Σ tanh (NaN iff some input is NaN). */
-    private static float forwardRow(int n, float alpha, MemorySegment x, long xb, MemorySegment gamma, long gb,
+    /**
+     * {@code y = gamma * tanh(alpha x) + beta} over one row (BHyT's forward too, with its own {@code a}); returns
+     * Σ tanh (NaN iff an input is NaN).
+     */
+    static float forwardRow(int n, float alpha, MemorySegment x, long xb, MemorySegment gamma, long gb,
                                     MemorySegment beta, long bb, MemorySegment y, long yb) {
         FloatVector va = FloatVector.broadcast(S, alpha), acc = FloatVector.zero(S);
         boolean hasGamma = gamma != null, hasBeta = beta != null;
