@@ -103,7 +103,7 @@ public final class Attention implements Layer {
             long ho = (long) h * hd;
             Ops.gemm(false, true, 1, pos + 1, hd, scale, s, ho, 3 * dim, kc, ho, dim, 0f, scores.segment(), 0,
                     pos + 1);
-            Ops.softmax(pos + 1, scores.segment(), 0);
+            Softmax.forward(1, pos + 1, 1f, scores.segment(), 0, pos + 1, scores.segment(), 0, pos + 1);
             Ops.gemm(false, false, 1, hd, pos + 1, 1f, scores.segment(), 0, pos + 1, vc, ho, dim, 0f,
                     ctx.segment(), ho, dim);
         }

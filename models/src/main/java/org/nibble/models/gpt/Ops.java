@@ -87,41 +87,6 @@ public final class Ops {
         Activations.geluTanhBackward(n, x, xOff, dy, dyOff, dx, dxOff);
     }
 
-    // ------------------------------------------------------------------ softmax
-
-    /** In-place softmax of {@code x[off .. off+n)} (max-subtracted). */
-    public static void softmax(int n, MemorySegment x, long off) {
-        if (n == 0) {
-            return;
-        }
-        float max = FloatOps.max(n, x, off);
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x.getAtIndex(FLOAT, off + i) - max);
-            x.setAtIndex(FLOAT, off + i, e);
-            sum += e;
-        }
-        FloatOps.scale(n, 1f / sum, x, off, x, off);
-    }
-
-    /**
-     * Softmax backward in place: given probabilities {@code p} and {@code dp = dL/dp}, writes
-     * {@code dL/dz = p * (dp - sum(p * dp))} into {@code dp}.
-     */
-    public static void softmaxBackward(int n, MemorySegment p, long pOff, MemorySegment dp, long dpOff) {
-        if (n == 0) {
-            return;
-        }
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s += p.getAtIndex(FLOAT, pOff + i) * dp.getAtIndex(FLOAT, dpOff + i);
-        }
-        for (int i = 0; i < n; i++) {
-            float pi = p.getAtIndex(FLOAT, pOff + i);
-            dp.setAtIndex(FLOAT, dpOff + i, pi * (dp.getAtIndex(FLOAT, dpOff + i) - s));
-        }
-    }
-
     // ------------------------------------------------------------------ norms (papers.md 0.1, 0.2)
 
     /**
