@@ -25,4 +25,14 @@ public final class PackedGemvScalar {
             y.setAtIndex(FLOAT, yOff + r, (float) (s0 * acc));
         }
     }
+
+    /** See {@link PackedGemv#gemm}. */
+    public static void gemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
+                            MemorySegment groupIds, long gOff, float s0, MemorySegment x, long xOff, int ldx,
+                            MemorySegment y, long yOff, int ldy) {
+        PackedGemv.checkGemm(format, m, rows, cols, w, wOff, groupIds, gOff, x, xOff, ldx, y, yOff, ldy);
+        for (int i = 0; i < m; i++) {
+            gemv(format, rows, cols, w, wOff, groupIds, gOff, s0, x, xOff + (long) i * ldx, y, yOff + (long) i * ldy);
+        }
+    }
 }

@@ -87,4 +87,48 @@ class PackedGemvTest {
             }
         }
     }
+
+    @Test
+    void multiRowGemmEqualsScalarTwinForEveryFormatTailAndRowCount() {
+        SplittableRandom rng = new SplittableRandom(23);
+        int[] ms = {1, 3, 4, 5, 8, 13};
+        for (PackedFormat f : PackedFormat.values()) {
+            for (int cols : COLS) {
+                int m = ms[rng.nextInt(ms.length)], rows = 1 + rng.nextInt(9);
+                long rb = f.rowBytes(cols);
+                MemorySegment codes = randomCodes(rng, (long) rows * cols, f.qmax());
+                MemorySegment w = alloc(3 + rows * rb), g = alloc(cols + 2);
+                for (int r = 0; r < rows; r++) {
+                    f.packRow(codes, (long) r * cols, cols, w, 3 + r * rb);
+                }
+                for (int k = 0; k < cols; k++) {
+                    g.set(BYTE, 2 + k, (byte) rng.nextInt(8));
+                }
+                int ldx = cols + 3, ldy = rows + 2;
+                MemorySegment x = randomFloats(rng, 1 + (long) m * ldx);
+                MemorySegment y = alloc(4L * (m * ldy + 1)), ys = alloc(4L * (m * ldy + 1));
+                PackedGemv.gemm(f, m, rows, cols, w, 3, g, 2, 0.5f, x, 1, ldx, y, 1, ldy);
+                PackedGemvScalar.gemm(f, m, rows, cols, w, 3, g, 2, 0.5f, x, 1, ldx, ys, 1, ldy);
+                for (int i = 0; i < m; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        double mag = 0;
+                        for (int k = 0; k < cols; k++) {
+                            mag += Math.abs(codes.get(BYTE, (long) r * cols + k) * 0.5
+                                    * Math.scalb(1.0, -g.get(BYTE, 2 + k)) * x.getAtIndex(FLOAT, 1 + (long) i * ldx + k));
+                        }
+                        long at = 1 + (long) i * ldy + r;
+                        assertEquals(ys.getAtIndex(FLOAT, at), y.getAtIndex(FLOAT, at), 1e-6 + cols * 0x1p-22 * mag,
+                                f + " cols=" + cols + " m=" + m + " (" + i + ", " + r + ")");
+                    }
+                    // the padding between rows of y is untouched
+                    for (int r = rows; r < ldy && i + 1 < m; r++) {
+                        assertEquals(0f, y.getAtIndex(FLOAT, 1 + (long) i * ldy + r));
+                    }
+                }
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> PackedGemv.gemm(PackedFormat.Q4, 2, 1, 8,
+                alloc(PackedFormat.Q4.rowBytes(8)), 0, alloc(8), 0, 1f, alloc(64), 0, 4, alloc(8), 0, 1));
+        assertTrue(e.getMessage().contains("x") && e.getMessage().contains("8"), e.getMessage());
+    }
 }
