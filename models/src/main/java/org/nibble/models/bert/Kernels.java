@@ -1,6 +1,5 @@
 package org.nibble.models.bert;
 
-import org.nibble.kernels.Activations;
 import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Softmax;
@@ -54,9 +53,9 @@ final class Kernels {
                 rstd, 0);
     }
 
-    /** Exact (erf) GELU in place. */
+    /** Exact (erf) GELU in place ({@link FastGelu}: one rational erf, no exp). */
     static void gelu(MemorySegment x, int n) {
-        Activations.geluErf(n, x, 0, x, 0);
+        FastGelu.forward(x, 0, n);
     }
 
     /** Row softmax of {@code scale · x} in place. */

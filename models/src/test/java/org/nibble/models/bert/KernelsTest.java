@@ -38,6 +38,47 @@ class KernelsTest {
     }
 
     @Test
+    void fastGeluMatchesItsTwinAndTheDoubleErfReference() {
+        SplittableRandom rng = new SplittableRandom(5);
+        try (Arena a = Arena.ofShared()) {
+            for (int n : new int[]{0, 1, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 128, 129, 255, 1000, 1024, 4099,
+                    70_001}) {
+                for (long off : new long[]{0, 3}) {
+                    MemorySegment x = a.allocate(4L * (n + off + 1), 64);
+                    for (int i = 0; i < n; i++) {
+                        x.setAtIndex(BertMath.F, off + i, (float) (4 * rng.nextGaussian()));
+                    }
+                    x.setAtIndex(BertMath.F, off + n, 123f); // guard
+                    MemorySegment v = a.allocate(x.byteSize(), 64), s = a.allocate(x.byteSize(), 64);
+                    MemorySegment r = a.allocate(x.byteSize(), 64);
+                    MemorySegment.copy(x, 0, v, 0, x.byteSize());
+                    MemorySegment.copy(x, 0, s, 0, x.byteSize());
+                    MemorySegment.copy(x, 0, r, 0, x.byteSize());
+                    FastGelu.forward(v, off, n);
+                    FastGelu.forwardScalar(s, off, n);
+                    BertMath.gelu(r, off, n);
+                    for (int i = 0; i < n; i++) {
+                        float xv = x.getAtIndex(BertMath.F, off + i), vv = v.getAtIndex(BertMath.F, off + i);
+                        assertEquals(s.getAtIndex(BertMath.F, off + i), vv, 1e-6f * Math.max(1, Math.abs(xv)),
+                                "twin, n=" + n + " [" + i + "] x=" + xv);
+                        assertEquals(r.getAtIndex(BertMath.F, off + i), vv, 3e-7f * Math.max(1, Math.abs(xv)),
+                                "reference, n=" + n + " [" + i + "] x=" + xv);
+                    }
+                    assertEquals(123f, v.getAtIndex(BertMath.F, off + n), "element past n untouched");
+                }
+            }
+            MemorySegment e = a.allocate(16);
+            e.setAtIndex(BertMath.F, 0, Float.NEGATIVE_INFINITY);
+            e.setAtIndex(BertMath.F, 1, Float.POSITIVE_INFINITY);
+            e.setAtIndex(BertMath.F, 2, Float.NaN);
+            FastGelu.forward(e, 0, 3);
+            assertEquals(0f, Math.abs(e.getAtIndex(BertMath.F, 0)), "GELU(-inf)");
+            assertEquals(Float.POSITIVE_INFINITY, e.getAtIndex(BertMath.F, 1), "GELU(+inf)");
+            assertEquals(Float.NaN, e.getAtIndex(BertMath.F, 2), "GELU(NaN)");
+        }
+    }
+
+    @Test
     void packedWeightsGemmAndRowOpsMatchPlainLoops() {
         SplittableRandom rng = new SplittableRandom(3);
         try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
