@@ -85,15 +85,62 @@ final class PackedWeights {
         return packed.byteSize();
     }
 
-    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() ->
-            new MemorySegment[]{MemorySegment.NULL});
+    /** Per-thread scratch: the packed A block, and two heap panels for {@link #packA}. */
+    private static final class Scratch {
+        MemorySegment pa = MemorySegment.NULL;
+        float[] rows = new float[0];
+        float[] panel = new float[0];
+    }
 
-    private static MemorySegment scratch(long floats) {
-        MemorySegment[] s = SCRATCH.get();
-        if (s[0].byteSize() < floats * 4) {
-            s[0] = Arena.ofAuto().allocate(floats * 4, 64);
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static Scratch scratch(long paFloats, int kc) {
+        Scratch s = SCRATCH.get();
+        if (s.pa.byteSize() < paFloats * 4) {
+            s.pa = Arena.ofAuto().allocate(paFloats * 4, 64);
         }
-        return s[0];
+        if (s.rows.length < GemmF32.MR * kc) {
+            s.rows = new float[GemmF32.MR * kc];
+            s.panel = new float[GemmF32.MR * kc];
+        }
+        return s;
+    }
+
+    /**
+     * {@link GemmF32#packA} for a row-major A (leading dimension {@code lda}) into the same packed-A layout: each
+     * panel's MR rows are bulk-copied into a heap array, interleaved there (array loops whose range checks C2
+     * hoists) and bulk-copied out; 0.8 to 0.5 ns per float measured against the per-element segment accesses.
+     */
+    static void packA(MemorySegment a, int lda, int row0, int col0, int mc, int kc, MemorySegment dst,
+                      float[] rows, float[] panel) {
+        int mr = GemmF32.MR;
+        for (int r = 0; r * mr < mc; r++) {
+            int valid = Math.min(mr, mc - r * mr);
+            for (int i = 0; i < mr; i++) {
+                if (i < valid) {
+                    MemorySegment.copy(a, BertMath.F, 4L * ((long) (row0 + r * mr + i) * lda + col0), rows, i * kc,
+                            kc);
+                } else {
+                    java.util.Arrays.fill(rows, i * kc, (i + 1) * kc, 0f);
+                }
+            }
+            interleave(rows, panel, kc);
+            MemorySegment.copy(panel, 0, dst, BertMath.F, 4L * r * mr * kc, mr * kc);
+        }
+    }
+
+    /** {@code panel[p * 6 + i] = rows[i * kc + p]}: MR = 6 rows, k-major. */
+    private static void interleave(float[] rows, float[] panel, int kc) {
+        int k1 = kc, k2 = 2 * kc, k3 = 3 * kc, k4 = 4 * kc, k5 = 5 * kc;
+        for (int p = 0; p < kc; p++) {
+            int d = p * 6;
+            panel[d] = rows[p];
+            panel[d + 1] = rows[k1 + p];
+            panel[d + 2] = rows[k2 + p];
+            panel[d + 3] = rows[k3 + p];
+            panel[d + 4] = rows[k4 + p];
+            panel[d + 5] = rows[k5 + p];
+        }
     }
 
     /**
@@ -128,12 +175,17 @@ final class PackedWeights {
 
     /** Rows [i0, i1) x columns [j0, j1) of C, single-threaded; j0 a multiple of NR. */
     private void rows(MemorySegment a, MemorySegment c, int i0, int i1, int j0, int j1) {
-        MemorySegment pa = scratch(GemmF32.packedASize(Math.min(GemmF32.MC, i1 - i0), kc));
+        Scratch s = scratch(GemmF32.packedASize(Math.min(GemmF32.MC, i1 - i0), kc), kc);
+        MemorySegment pa = s.pa;
         for (int ic = i0; ic < i1; ic += GemmF32.MC) {
             int mc = Math.min(GemmF32.MC, i1 - ic);
             for (int bl = 0; bl + 1 < blockOff.length; bl++) {
                 int depth = Math.min(kc, k - bl * kc);
-                GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
+                if (GemmF32.MR == 6) {
+                    packA(a, k, ic, bl * kc, mc, depth, pa, s.rows, s.panel);
+                } else {
+                    GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
+                }
                 GemmF32.multiplyPacked(mc, j1 - j0, depth, 1f, pa, 0, packed, blockOff[bl] + (long) j0 * depth, 1f,
                         c, (long) ic * n + j0, n);
             }
