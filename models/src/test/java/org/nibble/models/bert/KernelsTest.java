@@ -79,6 +79,43 @@ class KernelsTest {
     }
 
     @Test
+    void fastLayerNormMatchesTwinAndReferenceOverTails() {
+        SplittableRandom rng = new SplittableRandom(11);
+        try (Arena a = Arena.ofShared()) {
+            for (int cols : new int[]{1, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 384, 385, 1000}) {
+                for (int rows : new int[]{0, 1, 3, 130}) {
+                    for (boolean withRes : new boolean[]{false, true}) {
+                        int n = rows * cols;
+                        MemorySegment x = random(a, n, rng), res = withRes ? random(a, n, rng) : null;
+                        MemorySegment g = random(a, cols, rng), b = random(a, cols, rng);
+                        MemorySegment ref = a.allocate(4L * n + 4), twin = a.allocate(4L * n + 4);
+                        MemorySegment.copy(x, 0, ref, 0, 4L * n); // the reference works in place
+                        BertMath.addLayerNorm(ref, res, ref, rows, cols, g, b, 1e-12f);
+                        FastLayerNorm.forwardScalar(x, res, twin, rows, cols, g, b, 1e-12f);
+                        // the vector kernel in place over the residual, as the encoder calls it
+                        MemorySegment out = a.allocate(4L * n + 4);
+                        if (withRes) {
+                            MemorySegment.copy(res, 0, out, 0, 4L * n);
+                        }
+                        out.setAtIndex(BertMath.F, n, 42f);
+                        FastLayerNorm.forward(x, withRes ? out : null, out, rows, cols, g, b, 1e-12f);
+                        if (!withRes) {
+                            // and in place over x
+                            MemorySegment inPlace = a.allocate(4L * n + 4);
+                            MemorySegment.copy(x, 0, inPlace, 0, 4L * n);
+                            FastLayerNorm.forward(inPlace, null, inPlace, rows, cols, g, b, 1e-12f);
+                            close(out, inPlace, n, 0, "in place over x, cols " + cols);
+                        }
+                        close(twin, out, n, 2e-5, "twin, " + rows + "x" + cols);
+                        close(ref, out, n, 2e-5, "reference, " + rows + "x" + cols);
+                        assertEquals(42f, out.getAtIndex(BertMath.F, n), "element past the rows untouched");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void packAMatchesGemmF32PackAExactly() {
         SplittableRandom rng = new SplittableRandom(7);
         try (Arena a = Arena.ofShared()) {
