@@ -1,7 +1,6 @@
 package org.nibble.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -25,7 +24,9 @@ import static org.nibble.kernels.Simd.ORDER;
  * straight from its rows (no packing: the depth is only d); each score row gets -Infinity in its padding columns, so
  * the softmax runs over whole vectors and the padding gets probability 0; the row's {@code 1 / sum} is not applied
  * to the probabilities but to the output tile of {@code P V} (R rows by two vectors of V columns, V read in place
- * when d is a multiple of two vectors, else from a zero-padded copy).
+ * when d is a multiple of two vectors, else from a zero-padded copy, whose partial tiles are stored through a
+ * per-thread tile scratch). Tiles of R = 6 rows by 2 vectors, as GemmF32's micro-kernel; tile rows past n repeat
+ * row n - 1 and are not stored.
  *
  * <p>Accuracy against the twin: each output within {@code 1e-5 * (max |v| + 1)} absolute (exp within a few ulp,
  * float sums over d and n). {@code out} must not overlap Q, K or V.
@@ -36,8 +37,8 @@ public final class Attention {
 
     private static final VectorSpecies<Float> S = Simd.F32;
     private static final int L = S.length();
-    /** Query rows per register tile: R x 2 vectors = 8 accumulators (of 16 AVX2 registers). */
-    private static final int R = 4;
+    /** Query rows per register tile: R x 2 vectors = 12 accumulators (of 16 AVX2 registers), as GemmF32's. */
+    private static final int R = 6;
     /** Columns per register tile. */
     private static final int W = 2 * L;
 
@@ -47,6 +48,7 @@ public final class Attention {
         MemorySegment scores = MemorySegment.NULL;
         MemorySegment v = MemorySegment.NULL;
         float[] inv = new float[0];
+        final MemorySegment tile = Arena.ofAuto().allocate(4L * R * W, 64);
 
         static MemorySegment grow(MemorySegment s, long floats) {
             return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(Math.max(64, floats * 4), 64);
@@ -102,7 +104,7 @@ public final class Attention {
         for (int c = 0; c < d; c += W) {
             int cols = Math.min(W, d - c);
             for (int i = 0; i < n; i += R) {
-                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, inv, out, 4 * (oOff + c), 4L * ldo);
+                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, inv, out, 4 * (oOff + c), 4L * ldo, s.tile);
             }
         }
     }
@@ -151,8 +153,9 @@ public final class Attention {
         int rows = Math.min(R, n - i);
         long q0 = qb + i * ldqB;
         long q1 = rows > 1 ? q0 + ldqB : q0, q2 = rows > 2 ? q1 + ldqB : q1, q3 = rows > 3 ? q2 + ldqB : q2;
+        long q4 = rows > 4 ? q3 + ldqB : q3, q5 = rows > 5 ? q4 + ldqB : q4;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
-        FloatVector a30 = a00, a31 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
         for (int p = 0; p < d; p++) {
             long ko = ktb + p * ldktB, qo = 4L * p;
             FloatVector b0 = FloatVector.fromMemorySegment(S, kt, ko, ORDER);
@@ -169,6 +172,12 @@ public final class Attention {
             x = FloatVector.broadcast(S, q.get(FLOAT, q3 + qo));
             a30 = x.fma(b0, a30);
             a31 = x.fma(b1, a31);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q4 + qo));
+            a40 = x.fma(b0, a40);
+            a41 = x.fma(b1, a41);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q5 + qo));
+            a50 = x.fma(b0, a50);
+            a51 = x.fma(b1, a51);
         }
         long o = scb + i * ldsB, hi = 4L * L;
         a00.mul(scale).intoMemorySegment(sc, o, ORDER);
@@ -187,6 +196,16 @@ public final class Attention {
             o += ldsB;
             a30.mul(scale).intoMemorySegment(sc, o, ORDER);
             a31.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 4) {
+            o += ldsB;
+            a40.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a41.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 5) {
+            o += ldsB;
+            a50.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a51.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
         }
     }
 
@@ -249,12 +268,13 @@ public final class Attention {
      * {@code out[i, c ..] = inv[i] * sum_{j < n} e[i, j] * v[j, c .. c + W)}.
      */
     private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment v, long vb,
-                                  long ldvB, float[] inv, MemorySegment out, long ob, long ldoB) {
+                                  long ldvB, float[] inv, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
         int rows = Math.min(R, n - i);
         long p0 = i * ldsB;
         long p1 = rows > 1 ? p0 + ldsB : p0, p2 = rows > 2 ? p1 + ldsB : p1, p3 = rows > 3 ? p2 + ldsB : p2;
+        long p4 = rows > 4 ? p3 + ldsB : p3, p5 = rows > 5 ? p4 + ldsB : p4;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
-        FloatVector a30 = a00, a31 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
         for (int j = 0; j < n; j++) {
             long vo = vb + j * ldvB, po = 4L * j;
             FloatVector b0 = FloatVector.fromMemorySegment(S, v, vo, ORDER);
@@ -271,43 +291,58 @@ public final class Attention {
             x = FloatVector.broadcast(S, sc.get(FLOAT, p3 + po));
             a30 = x.fma(b0, a30);
             a31 = x.fma(b1, a31);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p4 + po));
+            a40 = x.fma(b0, a40);
+            a41 = x.fma(b1, a41);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p5 + po));
+            a50 = x.fma(b0, a50);
+            a51 = x.fma(b1, a51);
         }
-        long o = ob + i * ldoB;
-        if (cols == W) {
-            storeRow(a00, a01, inv[i], out, o);
-            if (rows > 1) {
-                storeRow(a10, a11, inv[i + 1], out, o + ldoB);
-            }
-            if (rows > 2) {
-                storeRow(a20, a21, inv[i + 2], out, o + 2 * ldoB);
-            }
-            if (rows > 3) {
-                storeRow(a30, a31, inv[i + 3], out, o + 3 * ldoB);
-            }
-        } else {
-            VectorMask<Float> m0 = S.indexInRange(0, cols), m1 = S.indexInRange(L, cols);
-            storeRow(a00, a01, inv[i], out, o, m0, m1);
-            if (rows > 1) {
-                storeRow(a10, a11, inv[i + 1], out, o + ldoB, m0, m1);
-            }
-            if (rows > 2) {
-                storeRow(a20, a21, inv[i + 2], out, o + 2 * ldoB, m0, m1);
-            }
-            if (rows > 3) {
-                storeRow(a30, a31, inv[i + 3], out, o + 3 * ldoB, m0, m1);
-            }
+        // stores written out (no helper taking vectors: once this method is large, C2 stops inlining such helpers
+        // and boxes every vector passed to them, measured 4x slower) and unmasked (masked stores with a variable
+        // mask are not intrinsified on AVX2, 100x slower): a partial tile goes through the per-thread tile scratch
+        boolean full = cols == W;
+        MemorySegment dst = full ? out : tile;
+        long ldB = full ? ldoB : 4L * W, o = full ? ob + i * ldoB : 0, hi = 4L * L;
+        a00.mul(inv[i]).intoMemorySegment(dst, o, ORDER);
+        a01.mul(inv[i]).intoMemorySegment(dst, o + hi, ORDER);
+        if (rows > 1) {
+            o += ldB;
+            a10.mul(inv[i + 1]).intoMemorySegment(dst, o, ORDER);
+            a11.mul(inv[i + 1]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 2) {
+            o += ldB;
+            a20.mul(inv[i + 2]).intoMemorySegment(dst, o, ORDER);
+            a21.mul(inv[i + 2]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 3) {
+            o += ldB;
+            a30.mul(inv[i + 3]).intoMemorySegment(dst, o, ORDER);
+            a31.mul(inv[i + 3]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 4) {
+            o += ldB;
+            a40.mul(inv[i + 4]).intoMemorySegment(dst, o, ORDER);
+            a41.mul(inv[i + 4]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 5) {
+            o += ldB;
+            a50.mul(inv[i + 5]).intoMemorySegment(dst, o, ORDER);
+            a51.mul(inv[i + 5]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (!full) {
+            copyTile(rows, cols, tile, out, ob + i * ldoB, ldoB);
         }
     }
 
-    private static void storeRow(FloatVector lo, FloatVector hi, float f, MemorySegment out, long o) {
-        lo.mul(f).intoMemorySegment(out, o, ORDER);
-        hi.mul(f).intoMemorySegment(out, o + 4L * L, ORDER);
-    }
-
-    private static void storeRow(FloatVector lo, FloatVector hi, float f, MemorySegment out, long o,
-                                 VectorMask<Float> m0, VectorMask<Float> m1) {
-        lo.mul(f).intoMemorySegment(out, o, ORDER, m0);
-        hi.mul(f).intoMemorySegment(out, o + 4L * L, ORDER, m1);
+    /** The valid {@code rows x cols} corner of a tile scratch (row stride W) into out. */
+    private static void copyTile(int rows, int cols, MemorySegment tile, MemorySegment out, long o, long ldoB) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out.set(FLOAT, o + r * ldoB + 4L * c, tile.get(FLOAT, 4L * (r * W + c)));
+            }
+        }
     }
 
     private static int roundUp(int a, int b) {
