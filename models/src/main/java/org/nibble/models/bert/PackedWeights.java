@@ -1,8 +1,11 @@
 package org.nibble.models.bert;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.nibble.engine.Scope;
 import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
+import org.nibble.kernels.Simd;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,6 +21,10 @@ import java.lang.foreign.MemorySegment;
  * elements into its block.
  */
 final class PackedWeights {
+    private static final VectorSpecies<Float> S = Simd.F32;
+    private static final int L = S.length();
+    private static final java.nio.ByteOrder ORDER = Simd.ORDER;
+
     private final int k;
     private final int n;
     private final int kc;
@@ -186,9 +193,82 @@ final class PackedWeights {
                 } else {
                     GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
                 }
-                GemmF32.multiplyPacked(mc, j1 - j0, depth, 1f, pa, 0, packed, blockOff[bl] + (long) j0 * depth, 1f,
-                        c, (long) ic * n + j0, n);
+                long pb = blockOff[bl] + (long) j0 * depth;
+                int tail = mc % GemmF32.MR;
+                if (tail == 0 || tail > 2) {
+                    GemmF32.multiplyPacked(mc, j1 - j0, depth, 1f, pa, 0, packed, pb, 1f, c, (long) ic * n + j0, n);
+                    continue;
+                }
+                // the last MR panel holds 1 or 2 rows: the MR-row kernel would spend a full tile on it (4.5% of
+                // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third
+                int full = mc - tail;
+                if (full > 0) {
+                    GemmF32.multiplyPacked(full, j1 - j0, depth, 1f, pa, 0, packed, pb, 1f, c, (long) ic * n + j0,
+                            n);
+                }
+                tailRows(tail, j1 - j0, depth, pa, (long) full * depth, pb, c, (long) (ic + full) * n + j0);
             }
+        }
+    }
+
+    /**
+     * {@code C[rows, nc] += A[rows, depth] · B} for the last 1 or 2 rows of a row block: A is their packed panel
+     * (MR-row k-major, element offset {@code paOff}), B this layout's panels from element {@code pbOff}. Pairs of NR
+     * panels run through {@link #twoRows}; a last single panel through GemmF32.
+     */
+    private void tailRows(int rows, int nc, int depth, MemorySegment pa, long paOff, long pbOff, MemorySegment c,
+                          long cOff) {
+        int nr = GemmF32.NR, jr = 0;
+        for (; jr + 2 * nr <= nc; jr += 2 * nr) {
+            twoRows(depth, rows == 2, pa, 4 * paOff, packed, 4 * (pbOff + (long) jr * depth),
+                    4 * (pbOff + (long) (jr + nr) * depth), c, 4 * (cOff + jr), 4L * n);
+        }
+        if (jr < nc) {
+            GemmF32.multiplyPacked(rows, nc - jr, depth, 1f, pa, paOff, packed, pbOff + (long) jr * depth, 1f, c,
+                    cOff + jr, n);
+        }
+    }
+
+    /**
+     * The 2-row micro-kernel: rows 0 and 1 of a packed A panel (step p at {@code ab + p * MR * 4}) times two packed
+     * B panels (at {@code b0} and {@code b1}, step p at {@code + p * NR * 4}), 8 accumulators (2 rows x 4 vectors),
+     * added to C (row 1 only when {@code two}). Each element is one FMA chain in increasing p plus the add to C, as
+     * in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical to it.
+     */
+    private static void twoRows(int kc, boolean two, MemorySegment pa, long ab, MemorySegment pb, long b0, long b1,
+                                MemorySegment c, long cb, long ldcB) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        long hi = 4L * L;
+        for (int p = 0; p < kc; p++) {
+            long bo = (long) p * (GemmF32.NR * 4), ao = ab + (long) p * (GemmF32.MR * 4);
+            FloatVector v0 = FloatVector.fromMemorySegment(S, pb, b0 + bo, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, pb, b0 + bo + hi, ORDER);
+            FloatVector v2 = FloatVector.fromMemorySegment(S, pb, b1 + bo, ORDER);
+            FloatVector v3 = FloatVector.fromMemorySegment(S, pb, b1 + bo + hi, ORDER);
+            FloatVector x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao));
+            c00 = x.fma(v0, c00);
+            c01 = x.fma(v1, c01);
+            c02 = x.fma(v2, c02);
+            c03 = x.fma(v3, c03);
+            x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao + 4));
+            c10 = x.fma(v0, c10);
+            c11 = x.fma(v1, c11);
+            c12 = x.fma(v2, c12);
+            c13 = x.fma(v3, c13);
+        }
+        long w = 4L * GemmF32.NR;
+        FloatVector.fromMemorySegment(S, c, cb, ORDER).add(c00).intoMemorySegment(c, cb, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + hi, ORDER).add(c01).intoMemorySegment(c, cb + hi, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + w, ORDER).add(c02).intoMemorySegment(c, cb + w, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + w + hi, ORDER).add(c03).intoMemorySegment(c, cb + w + hi, ORDER);
+        if (two) {
+            cb += ldcB;
+            FloatVector.fromMemorySegment(S, c, cb, ORDER).add(c10).intoMemorySegment(c, cb, ORDER);
+            FloatVector.fromMemorySegment(S, c, cb + hi, ORDER).add(c11).intoMemorySegment(c, cb + hi, ORDER);
+            FloatVector.fromMemorySegment(S, c, cb + w, ORDER).add(c12).intoMemorySegment(c, cb + w, ORDER);
+            FloatVector.fromMemorySegment(S, c, cb + w + hi, ORDER).add(c13)
+                    .intoMemorySegment(c, cb + w + hi, ORDER);
         }
     }
 }

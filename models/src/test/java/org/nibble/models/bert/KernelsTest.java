@@ -137,7 +137,8 @@ class KernelsTest {
     void packedWeightsGemmAndRowOpsMatchPlainLoops() {
         SplittableRandom rng = new SplittableRandom(3);
         try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
-            for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17}}) {
+            for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17},
+                    {128, 384, 1152}, {2, 100, 80}, {8, 1536, 48}, {146, 40, 33}, {14, 20, 16}}) {
                 int m = mkn[0], k = mkn[1], n = mkn[2];
                 MemorySegment x = random(a, m * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
                 MemorySegment ref = a.allocate(4L * m * n, 64), out = a.allocate(4L * m * n, 64);
