@@ -219,7 +219,7 @@ public final class Attention {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code sc[j] = exp(sc[j] - max)} over the row; returns the sum (lane sums added in lane order). */
+    /** {@code sc[j] = exp(sc[j] - max)} over the row; returns the sum. */
     private static float expRow(int np, MemorySegment sc, long rb, float max) {
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < np; j += L) {
@@ -228,7 +228,7 @@ public final class Attention {
             e.intoMemorySegment(sc, o, ORDER);
             acc = acc.add(e);
         }
-        return Simd.sumLanes(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
