@@ -34,7 +34,8 @@ class AttentionTest {
                         AttentionScalar.forward(n, d, scale, qkv, off, ld, qkv, off + d, ld, qkv, off + 2L * d, ld,
                                 or, off + 1, ldo);
                         for (int i = 0; i < n; i++) {
-                            float[] e = read(or, off + 1 + (long) i * ldo, d), v = read(ov, off + 1 + (long) i * ldo, d);
+                            long row = off + 1 + (long) i * ldo;
+                            float[] e = read(or, row, d), v = read(ov, row, d);
                             assertArrayClose("attention n=" + n + " d=" + d + " row " + i, e, v, 3e-6, 1e-5);
                             for (int c = d; c < ldo && i < n - 1; c++) {
                                 assertEquals(Float.floatToRawIntBits(GUARD),

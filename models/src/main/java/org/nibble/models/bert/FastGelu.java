@@ -17,7 +17,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * the series + exp of {@code Activations.geluErf}: {@code erf(u) = u P(u^2) / Q(u^2)} for u clamped to [-4, 4]
  * (degree 6 and 4 in u^2; the float-erf approximation of XLA and Eigen, {@code generic_fast_erf_float}). Its error
  * against erf is 6.5e-8 absolute over [-4, 4] (evaluated in double on a 1e-5 grid), and erf(4) = 1 - 1.5e-8, so
- * clamping costs nothing. No exp, two short Horner chains and one division: 3 ns per float became about 0.3 here
+ * clamping costs nothing. No exp, two short Horner chains and one division: 3.3 ns per float became about 0.6 here
  * (the series + exp passes are latency-bound on AVX2).
  *
  * <p>{@link #forwardScalar} is the twin (same formula, plain float loop); the reference with {@code Math} erf in
