@@ -4,6 +4,7 @@ import org.nibble.engine.Scope;
 import org.nibble.engine.onnx.OnnxFormatException;
 import org.nibble.engine.onnx.OnnxModel;
 import org.nibble.engine.onnx.OnnxTensor;
+import org.nibble.kernels.Attention;
 import org.nibble.kernels.Parallel;
 
 import java.lang.foreign.MemorySegment;
@@ -185,23 +186,24 @@ public final class BertEncoder implements AutoCloseable {
         Kernels.addLayerNorm(x, null, x, offsets[batch.size()], h, embGamma, embBeta, cfg.eps(), rstd);
     }
 
-    /** Scaled dot-product attention per (sentence, head) over the sentence's own tokens. */
+    /**
+     * Scaled dot-product attention per (sentence, head) over the sentence's own tokens, read straight out of the
+     * fused QKV rows ({@link Attention}: no packing, no per-head GEMM calls). Tasks are (sentence, head) pairs; tiny
+     * sentences run on the calling thread (a few microseconds of work do not pay for waking another).
+     */
     private void attention(MemorySegment qkv, MemorySegment ctx, int[] offsets, int maxLen) {
         int h = cfg.hidden(), d = cfg.headDim(), heads = cfg.heads();
         int tasks = (offsets.length - 1) * heads;
         float scale = (float) (1.0 / Math.sqrt(d));
-        Parallel.forRange(0, tasks, 1, (lo, hi) -> {
-            {
-                MemorySegment scores = Workspace.get().slot(6, 4L * maxLen * maxLen);
-                for (int t = lo; t < hi; t++) {
-                    int s = t / heads, head = t % heads;
-                    int len = offsets[s + 1] - offsets[s];
-                    long q0 = (long) offsets[s] * 3 * h + (long) head * d;
-                    Kernels.gemm(true, len, len, d, qkv, q0, 3 * h, qkv, q0 + h, 3 * h, scores, 0, len);
-                    Kernels.softmax(scores, 0, len, len, len, scale);
-                    Kernels.gemm(false, len, d, len, scores, 0, len, qkv, q0 + 2L * h, 3 * h, ctx,
-                            (long) offsets[s] * h + (long) head * d, h);
-                }
+        long flopsPerTask = 4L * maxLen * maxLen * d;
+        int grain = (int) Math.max(1, Math.min(tasks, 1_000_000L / Math.max(1, flopsPerTask)));
+        Parallel.forRange(0, tasks, grain, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) {
+                int s = t / heads, head = t % heads;
+                int len = offsets[s + 1] - offsets[s];
+                long q0 = (long) offsets[s] * 3 * h + (long) head * d;
+                Attention.forward(len, d, scale, qkv, q0, 3 * h, qkv, q0 + h, 3 * h, qkv, q0 + 2L * h, 3 * h, ctx,
+                        (long) offsets[s] * h + (long) head * d, h);
             }
         });
     }

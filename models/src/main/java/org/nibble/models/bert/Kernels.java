@@ -1,11 +1,7 @@
 package org.nibble.models.bert;
 
-import org.nibble.kernels.Activations;
-import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Softmax;
-import org.nibble.kernels.norm.NormKind;
-import org.nibble.kernels.norm.RowNorm;
 
 import java.lang.foreign.MemorySegment;
 
@@ -44,19 +40,18 @@ final class Kernels {
         GemmF32.gemm(false, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
     }
 
-    /** {@code out = LayerNorm(x + res)·γ + β} over rows of {@code cols}; {@code x} is overwritten by the sum. */
+    /**
+     * {@code out = LayerNorm(x + res)·γ + β} over rows of {@code cols} ({@link FastLayerNorm}, one fused kernel);
+     * {@code res} may be null; {@code out} may alias either input. {@code rstd} is unused (kept for the callers).
+     */
     static void addLayerNorm(MemorySegment x, MemorySegment res, MemorySegment out, int rows, int cols,
                              MemorySegment gamma, MemorySegment beta, float eps, MemorySegment rstd) {
-        if (res != null) {
-            FloatOps.add(rows * cols, x, 0, res, 0, x, 0);
-        }
-        RowNorm.forward(NormKind.LAYERNORM, rows, cols, eps, x, 0, cols, gamma, 0, beta, 0, out, 0, cols, null, 0,
-                rstd, 0);
+        FastLayerNorm.forward(x, res, out, rows, cols, gamma, beta, eps);
     }
 
-    /** Exact (erf) GELU in place. */
+    /** Exact (erf) GELU in place ({@link FastGelu}: one rational erf, no exp). */
     static void gelu(MemorySegment x, int n) {
-        Activations.geluErf(n, x, 0, x, 0);
+        FastGelu.forward(x, 0, n);
     }
 
     /** Row softmax of {@code scale · x} in place. */

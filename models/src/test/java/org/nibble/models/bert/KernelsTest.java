@@ -38,10 +38,107 @@ class KernelsTest {
     }
 
     @Test
+    void fastGeluMatchesItsTwinAndTheDoubleErfReference() {
+        SplittableRandom rng = new SplittableRandom(5);
+        try (Arena a = Arena.ofShared()) {
+            for (int n : new int[]{0, 1, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 128, 129, 255, 1000, 1024, 4099,
+                    70_001}) {
+                for (long off : new long[]{0, 3}) {
+                    MemorySegment x = a.allocate(4L * (n + off + 1), 64);
+                    for (int i = 0; i < n; i++) {
+                        x.setAtIndex(BertMath.F, off + i, (float) (4 * rng.nextGaussian()));
+                    }
+                    x.setAtIndex(BertMath.F, off + n, 123f); // guard
+                    MemorySegment v = a.allocate(x.byteSize(), 64), s = a.allocate(x.byteSize(), 64);
+                    MemorySegment r = a.allocate(x.byteSize(), 64);
+                    MemorySegment.copy(x, 0, v, 0, x.byteSize());
+                    MemorySegment.copy(x, 0, s, 0, x.byteSize());
+                    MemorySegment.copy(x, 0, r, 0, x.byteSize());
+                    FastGelu.forward(v, off, n);
+                    FastGelu.forwardScalar(s, off, n);
+                    BertMath.gelu(r, off, n);
+                    for (int i = 0; i < n; i++) {
+                        float xv = x.getAtIndex(BertMath.F, off + i), vv = v.getAtIndex(BertMath.F, off + i);
+                        assertEquals(s.getAtIndex(BertMath.F, off + i), vv, 1e-6f * Math.max(1, Math.abs(xv)),
+                                "twin, n=" + n + " [" + i + "] x=" + xv);
+                        assertEquals(r.getAtIndex(BertMath.F, off + i), vv, 3e-7f * Math.max(1, Math.abs(xv)),
+                                "reference, n=" + n + " [" + i + "] x=" + xv);
+                    }
+                    assertEquals(123f, v.getAtIndex(BertMath.F, off + n), "element past n untouched");
+                }
+            }
+            MemorySegment e = a.allocate(16);
+            e.setAtIndex(BertMath.F, 0, Float.NEGATIVE_INFINITY);
+            e.setAtIndex(BertMath.F, 1, Float.POSITIVE_INFINITY);
+            e.setAtIndex(BertMath.F, 2, Float.NaN);
+            FastGelu.forward(e, 0, 3);
+            assertEquals(0f, Math.abs(e.getAtIndex(BertMath.F, 0)), "GELU(-inf)");
+            assertEquals(Float.POSITIVE_INFINITY, e.getAtIndex(BertMath.F, 1), "GELU(+inf)");
+            assertEquals(Float.NaN, e.getAtIndex(BertMath.F, 2), "GELU(NaN)");
+        }
+    }
+
+    @Test
+    void fastLayerNormMatchesTwinAndReferenceOverTails() {
+        SplittableRandom rng = new SplittableRandom(11);
+        try (Arena a = Arena.ofShared()) {
+            for (int cols : new int[]{1, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 384, 385, 1000}) {
+                for (int rows : new int[]{0, 1, 3, 130}) {
+                    for (boolean withRes : new boolean[]{false, true}) {
+                        int n = rows * cols;
+                        MemorySegment x = random(a, n, rng), res = withRes ? random(a, n, rng) : null;
+                        MemorySegment g = random(a, cols, rng), b = random(a, cols, rng);
+                        MemorySegment ref = a.allocate(4L * n + 4), twin = a.allocate(4L * n + 4);
+                        MemorySegment.copy(x, 0, ref, 0, 4L * n); // the reference works in place
+                        BertMath.addLayerNorm(ref, res, ref, rows, cols, g, b, 1e-12f);
+                        FastLayerNorm.forwardScalar(x, res, twin, rows, cols, g, b, 1e-12f);
+                        // the vector kernel in place over the residual, as the encoder calls it
+                        MemorySegment out = a.allocate(4L * n + 4);
+                        if (withRes) {
+                            MemorySegment.copy(res, 0, out, 0, 4L * n);
+                        }
+                        out.setAtIndex(BertMath.F, n, 42f);
+                        FastLayerNorm.forward(x, withRes ? out : null, out, rows, cols, g, b, 1e-12f);
+                        if (!withRes) {
+                            // and in place over x
+                            MemorySegment inPlace = a.allocate(4L * n + 4);
+                            MemorySegment.copy(x, 0, inPlace, 0, 4L * n);
+                            FastLayerNorm.forward(inPlace, null, inPlace, rows, cols, g, b, 1e-12f);
+                            close(out, inPlace, n, 0, "in place over x, cols " + cols);
+                        }
+                        close(twin, out, n, 2e-5, "twin, " + rows + "x" + cols);
+                        close(ref, out, n, 2e-5, "reference, " + rows + "x" + cols);
+                        assertEquals(42f, out.getAtIndex(BertMath.F, n), "element past the rows untouched");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void packAMatchesGemmF32PackAExactly() {
+        SplittableRandom rng = new SplittableRandom(7);
+        try (Arena a = Arena.ofShared()) {
+            for (int[] shape : new int[][]{{1, 1}, {5, 3}, {6, 17}, {7, 384}, {12, 384}, {13, 100}, {128, 384},
+                    {150, 33}}) {
+                int mc = shape[0], kc = shape[1], lda = kc + 5, row0 = 2, col0 = 3;
+                MemorySegment x = random(a, (row0 + mc) * lda + col0 + kc, rng);
+                long size = org.nibble.kernels.GemmF32.packedASize(mc, kc);
+                MemorySegment expected = a.allocate(4 * size, 64), actual = a.allocate(4 * size, 64);
+                org.nibble.kernels.GemmF32.packA(false, x, 0, lda, row0, col0, mc, kc, expected, 0);
+                int mr = org.nibble.kernels.GemmF32.MR;
+                PackedWeights.packA(x, lda, row0, col0, mc, kc, actual, new float[mr * kc], new float[mr * kc]);
+                assertEquals(-1, expected.mismatch(actual), "packed A " + mc + "x" + kc);
+            }
+        }
+    }
+
+    @Test
     void packedWeightsGemmAndRowOpsMatchPlainLoops() {
         SplittableRandom rng = new SplittableRandom(3);
         try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
-            for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17}}) {
+            for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17},
+                    {128, 384, 1152}, {2, 100, 80}, {8, 1536, 48}, {146, 40, 33}, {14, 20, 16}}) {
                 int m = mkn[0], k = mkn[1], n = mkn[2];
                 MemorySegment x = random(a, m * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
                 MemorySegment ref = a.allocate(4L * m * n, 64), out = a.allocate(4L * m * n, 64);

@@ -1,0 +1,351 @@
+package org.nibble.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static org.nibble.kernels.Simd.FLOAT;
+import static org.nibble.kernels.Simd.ORDER;
+
+/**
+ * Scaled dot-product attention of one head over one sequence, without mask:
+ * {@code out = softmax(scale * Q K^T) V} with Q, K, V {@code [n, d]} and out {@code [n, d]}, each a strided row-major
+ * view (offsets and leading dimensions in elements), so a head can be read straight out of a fused QKV activation
+ * ({@code [tokens, 3 * hidden]}, head {@code h} at column {@code h * d}) and written into its columns of the context.
+ * Vector API implementation; the twin with the same signature is {@link AttentionScalar} (double).
+ *
+ * <p>Single-threaded: the caller runs heads (and sequences) in parallel. Scratch (the transposed keys, the score
+ * matrix) is per thread and reused. Algorithm, for the small head dimensions of encoders (d = 32 to 128): K is
+ * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding 0); the scores
+ * {@code scale * Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys, Q broadcast
+ * straight from its rows (no packing: the depth is only d); each score row gets -Infinity in its padding columns, so
+ * the softmax runs over whole vectors and the padding gets probability 0; the row's {@code 1 / sum} is not applied
+ * to the probabilities but to the output tile of {@code P V} (R rows by two vectors of V columns, V read in place
+ * when d is a multiple of two vectors, else from a zero-padded copy, whose partial tiles are stored through a
+ * per-thread tile scratch). Tiles of R = 6 rows by 2 vectors, as GemmF32's micro-kernel; tile rows past n repeat
+ * row n - 1 and are not stored.
+ *
+ * <p>Accuracy against the twin: each output within {@code 1e-5 * (max |v| + 1)} absolute (exp within a few ulp,
+ * float sums over d and n). {@code out} must not overlap Q, K or V.
+ */
+public final class Attention {
+    private Attention() {
+    }
+
+    private static final VectorSpecies<Float> S = Simd.F32;
+    private static final int L = S.length();
+    /** Query rows per register tile: R x 2 vectors = 12 accumulators (of 16 AVX2 registers), as GemmF32's. */
+    private static final int R = 6;
+    /** Columns per register tile. */
+    private static final int W = 2 * L;
+
+    /** Per-thread scratch, grown on demand. */
+    private static final class Scratch {
+        MemorySegment kt = MemorySegment.NULL;
+        MemorySegment scores = MemorySegment.NULL;
+        MemorySegment v = MemorySegment.NULL;
+        float[] inv = new float[0];
+        final MemorySegment tile = Arena.ofAuto().allocate(4L * R * W, 64);
+
+        static MemorySegment grow(MemorySegment s, long floats) {
+            return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(Math.max(64, floats * 4), 64);
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * {@code out[i, :] = sum_j softmax_j(scale * q_i . k_j) v_j} for {@code i < n}.
+     *
+     * @param n     sequence length (rows of Q, K, V and out)
+     * @param d     head dimension (columns of Q, K, V and out)
+     * @param scale factor of the dot products (usually {@code 1 / sqrt(d)})
+     */
+    public static void forward(int n, int d, float scale, MemorySegment q, long qOff, int ldq, MemorySegment k,
+                               long kOff, int ldk, MemorySegment v, long vOff, int ldv, MemorySegment out, long oOff,
+                               int ldo) {
+        check(n, d, q, qOff, ldq, k, kOff, ldk, v, vOff, ldv, out, oOff, ldo);
+        if (n == 0 || d == 0) {
+            return;
+        }
+        int np = roundUp(n, W), dp = roundUp(d, W);
+        Scratch s = SCRATCH.get();
+        MemorySegment kt = s.kt = Scratch.grow(s.kt, (long) d * np);
+        MemorySegment sc = s.scores = Scratch.grow(s.scores, (long) n * np);
+        if (s.inv.length < n) {
+            s.inv = new float[roundUp(n, 64)];
+        }
+        float[] inv = s.inv;
+        transpose(n, d, np, k, 4 * kOff, 4L * ldk, kt);
+        long ldsB = 4L * np;
+        for (int j = 0; j < np; j += W) {
+            for (int i = 0; i < n; i += R) {
+                scoreTile(d, n, i, scale, q, 4 * qOff, 4L * ldq, kt, 4L * j, ldsB, sc, 4L * j, ldsB);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            long rb = i * ldsB;
+            for (int j = n; j < np; j++) {
+                sc.set(FLOAT, rb + 4L * j, Float.NEGATIVE_INFINITY);
+            }
+            inv[i] = 1f / expRow(np, sc, rb, maxRow(np, sc, rb));
+        }
+        MemorySegment vs = v;
+        long vb = 4 * vOff, ldvB = 4L * ldv;
+        if (d != dp) {
+            vs = s.v = Scratch.grow(s.v, (long) n * dp);
+            padRows(n, d, dp, v, vb, ldvB, vs);
+            vb = 0;
+            ldvB = 4L * dp;
+        }
+        for (int c = 0; c < d; c += W) {
+            int cols = Math.min(W, d - c);
+            for (int i = 0; i < n; i += R) {
+                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, inv, out, 4 * (oOff + c), 4L * ldo, s.tile);
+            }
+        }
+    }
+
+    static void check(int n, int d, MemorySegment q, long qOff, int ldq, MemorySegment k, long kOff, int ldk,
+                      MemorySegment v, long vOff, int ldv, MemorySegment out, long oOff, int ldo) {
+        Checks.checkCount("n", n);
+        Checks.checkCount("d", d);
+        Checks.checkMatrix("q", q, qOff, n, d, ldq, 4);
+        Checks.checkMatrix("k", k, kOff, n, d, ldk, 4);
+        Checks.checkMatrix("v", v, vOff, n, d, ldv, 4);
+        Checks.checkMatrix("out", out, oOff, n, d, ldo, 4);
+    }
+
+    /** {@code kt[p * np + j] = K[j, p]} for j < n, 0 for n <= j < np. */
+    private static void transpose(int n, int d, int np, MemorySegment k, long kb, long ldkB, MemorySegment kt) {
+        for (int j = 0; j < n; j++) {
+            long src = kb + j * ldkB, dst = 4L * j;
+            for (int p = 0; p < d; p++) {
+                kt.set(FLOAT, dst + 4L * p * np, k.get(FLOAT, src + 4L * p));
+            }
+        }
+        for (int p = 0; p < d; p++) {
+            for (int j = n; j < np; j++) {
+                kt.set(FLOAT, 4L * ((long) p * np + j), 0f);
+            }
+        }
+    }
+
+    /** V's rows copied into [n, dp] with zero columns d .. dp - 1. */
+    private static void padRows(int n, int d, int dp, MemorySegment v, long vb, long ldvB, MemorySegment dst) {
+        for (int j = 0; j < n; j++) {
+            long src = vb + j * ldvB, o = 4L * j * dp;
+            for (int p = 0; p < dp; p++) {
+                dst.set(FLOAT, o + 4L * p, p < d ? v.get(FLOAT, src + 4L * p) : 0f);
+            }
+        }
+    }
+
+    /**
+     * Scores of query rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored) against keys of one
+     * column tile: {@code sc[i, j .. j + W) = scale * sum_p q[i, p] * kt[p, j .. j + W)}.
+     */
+    private static void scoreTile(int d, int n, int i, float scale, MemorySegment q, long qb, long ldqB,
+                                  MemorySegment kt, long ktb, long ldktB, MemorySegment sc, long scb, long ldsB) {
+        int rows = Math.min(R, n - i);
+        long q0 = qb + i * ldqB;
+        long q1 = rows > 1 ? q0 + ldqB : q0, q2 = rows > 2 ? q1 + ldqB : q1, q3 = rows > 3 ? q2 + ldqB : q2;
+        long q4 = rows > 4 ? q3 + ldqB : q3, q5 = rows > 5 ? q4 + ldqB : q4;
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        for (int p = 0; p < d; p++) {
+            long ko = ktb + p * ldktB, qo = 4L * p;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, kt, ko, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, kt, ko + 4L * L, ORDER);
+            FloatVector x = FloatVector.broadcast(S, q.get(FLOAT, q0 + qo));
+            a00 = x.fma(b0, a00);
+            a01 = x.fma(b1, a01);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q1 + qo));
+            a10 = x.fma(b0, a10);
+            a11 = x.fma(b1, a11);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q2 + qo));
+            a20 = x.fma(b0, a20);
+            a21 = x.fma(b1, a21);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q3 + qo));
+            a30 = x.fma(b0, a30);
+            a31 = x.fma(b1, a31);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q4 + qo));
+            a40 = x.fma(b0, a40);
+            a41 = x.fma(b1, a41);
+            x = FloatVector.broadcast(S, q.get(FLOAT, q5 + qo));
+            a50 = x.fma(b0, a50);
+            a51 = x.fma(b1, a51);
+        }
+        long o = scb + i * ldsB, hi = 4L * L;
+        a00.mul(scale).intoMemorySegment(sc, o, ORDER);
+        a01.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        if (rows > 1) {
+            o += ldsB;
+            a10.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a11.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 2) {
+            o += ldsB;
+            a20.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a21.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 3) {
+            o += ldsB;
+            a30.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a31.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 4) {
+            o += ldsB;
+            a40.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a41.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+        if (rows > 5) {
+            o += ldsB;
+            a50.mul(scale).intoMemorySegment(sc, o, ORDER);
+            a51.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        }
+    }
+
+    /** Maximum of a score row of np (a multiple of L) floats. */
+    private static float maxRow(int np, MemorySegment sc, long rb) {
+        FloatVector m = FloatVector.fromMemorySegment(S, sc, rb, ORDER);
+        for (int j = L; j < np; j += L) {
+            FloatVector v = FloatVector.fromMemorySegment(S, sc, rb + 4L * j, ORDER);
+            m = m.blend(v, m.compare(VectorOperators.LT, v)); // max without Java's NaN/-0 blends (scores are finite)
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@code sc[j] = exp(sc[j] - max)} over the row; returns the sum. */
+    private static float expRow(int np, MemorySegment sc, long rb, float max) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < np; j += L) {
+            long o = rb + 4L * j;
+            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).sub(max));
+            e.intoMemorySegment(sc, o, ORDER);
+            acc = acc.add(e);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static final float LOG2E = (float) (1.0 / Math.log(2.0));
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds |t| < 2^22 to an integer held in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 12582912f;
+    /** Cephes expf minimax coefficients: {@code e^r = 1 + r + r^2 P(r)} for |r| <= ln2/2 (about 1 ulp). */
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /**
+     * e^x for x <= 0 (softmax after subtracting the row maximum; -Infinity gives 0 through the clamp at -87.3,
+     * whose e^x, 1.2e-38, is still normal, so one exponent factor suffices). A shorter dependency chain than
+     * {@link VectorMath#exp} (Estrin evaluation, one scale factor): that one ran at 1 ns per float here, bound by
+     * the latency of its Horner chain, not by throughput.
+     */
+    private static FloatVector expNonPositive(FloatVector x) {
+        // clamp as compare + blend: Java's max (NaN and -0 rules) is several instructions on AVX2
+        FloatVector lo = FloatVector.broadcast(S, -87.3f);
+        FloatVector xc = x.blend(lo, x.compare(VectorOperators.LT, lo));
+        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_LO), n.fma(FloatVector.broadcast(S, -LN2_HI), xc));
+        FloatVector r2 = r.mul(r);
+        FloatVector a = r.fma(P0, P1), b = r.fma(P2, P3), c = r.fma(P4, P5);
+        FloatVector p = a.fma(r2.mul(r2), b.fma(r2, c));
+        FloatVector e = p.fma(r2, r.add(1f));
+        // the low mantissa bits of t hold n (|n| <= 126); shifted into the exponent field and biased: 2^n
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23)
+                .reinterpretAsFloats();
+        return e.mul(scale);
+    }
+
+    /**
+     * Output rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored), {@code cols <= W} columns:
+     * {@code out[i, c ..] = inv[i] * sum_{j < n} e[i, j] * v[j, c .. c + W)}.
+     */
+    private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment v, long vb,
+                                  long ldvB, float[] inv, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
+        int rows = Math.min(R, n - i);
+        long p0 = i * ldsB;
+        long p1 = rows > 1 ? p0 + ldsB : p0, p2 = rows > 2 ? p1 + ldsB : p1, p3 = rows > 3 ? p2 + ldsB : p2;
+        long p4 = rows > 4 ? p3 + ldsB : p3, p5 = rows > 5 ? p4 + ldsB : p4;
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        for (int j = 0; j < n; j++) {
+            long vo = vb + j * ldvB, po = 4L * j;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, v, vo, ORDER);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, v, vo + 4L * L, ORDER);
+            FloatVector x = FloatVector.broadcast(S, sc.get(FLOAT, p0 + po));
+            a00 = x.fma(b0, a00);
+            a01 = x.fma(b1, a01);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p1 + po));
+            a10 = x.fma(b0, a10);
+            a11 = x.fma(b1, a11);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p2 + po));
+            a20 = x.fma(b0, a20);
+            a21 = x.fma(b1, a21);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p3 + po));
+            a30 = x.fma(b0, a30);
+            a31 = x.fma(b1, a31);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p4 + po));
+            a40 = x.fma(b0, a40);
+            a41 = x.fma(b1, a41);
+            x = FloatVector.broadcast(S, sc.get(FLOAT, p5 + po));
+            a50 = x.fma(b0, a50);
+            a51 = x.fma(b1, a51);
+        }
+        // stores written out (no helper taking vectors: once this method is large, C2 stops inlining such helpers
+        // and boxes every vector passed to them, measured 4x slower) and unmasked (masked stores with a variable
+        // mask are not intrinsified on AVX2, 100x slower): a partial tile goes through the per-thread tile scratch
+        boolean full = cols == W;
+        MemorySegment dst = full ? out : tile;
+        long ldB = full ? ldoB : 4L * W, o = full ? ob + i * ldoB : 0, hi = 4L * L;
+        a00.mul(inv[i]).intoMemorySegment(dst, o, ORDER);
+        a01.mul(inv[i]).intoMemorySegment(dst, o + hi, ORDER);
+        if (rows > 1) {
+            o += ldB;
+            a10.mul(inv[i + 1]).intoMemorySegment(dst, o, ORDER);
+            a11.mul(inv[i + 1]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 2) {
+            o += ldB;
+            a20.mul(inv[i + 2]).intoMemorySegment(dst, o, ORDER);
+            a21.mul(inv[i + 2]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 3) {
+            o += ldB;
+            a30.mul(inv[i + 3]).intoMemorySegment(dst, o, ORDER);
+            a31.mul(inv[i + 3]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 4) {
+            o += ldB;
+            a40.mul(inv[i + 4]).intoMemorySegment(dst, o, ORDER);
+            a41.mul(inv[i + 4]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (rows > 5) {
+            o += ldB;
+            a50.mul(inv[i + 5]).intoMemorySegment(dst, o, ORDER);
+            a51.mul(inv[i + 5]).intoMemorySegment(dst, o + hi, ORDER);
+        }
+        if (!full) {
+            copyTile(rows, cols, tile, out, ob + i * ldoB, ldoB);
+        }
+    }
+
+    /** The valid {@code rows x cols} corner of a tile scratch (row stride W) into out. */
+    private static void copyTile(int rows, int cols, MemorySegment tile, MemorySegment out, long o, long ldoB) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out.set(FLOAT, o + r * ldoB + 4L * c, tile.get(FLOAT, 4L * (r * W + c)));
+            }
+        }
+    }
+
+    private static int roundUp(int a, int b) {
+        return (a + b - 1) / b * b;
+    }
+}

@@ -1,0 +1,87 @@
+package org.nibble.kernels;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.nibble.kernels.NnTestSupport.*;
+import static org.nibble.kernels.Simd.FLOAT;
+
+class AttentionTest {
+    /** Sequence lengths hitting every row-tile (4) and column-tile (2 vectors) tail. */
+    static final int[] LENGTHS = {0, 1, 3, 7, 15, 16, 17, 31, 33, 64, 65, 129};
+    /** Head dimensions: multiples of two vectors (V read in place) and not (V padded, masked stores). */
+    static final int[] DIMS = {0, 1, 5, 16, 17, 32, 33, 64};
+
+    /** Q, K, V side by side in one [n, 3 * ld] matrix at element offset off (as a fused QKV activation). */
+    @Test
+    void matchesTwinOverLengthsDimsAndOffsets() {
+        for (int n : LENGTHS) {
+            for (int d : DIMS) {
+                for (long off : OFFSETS) {
+                    int ld = 3 * d + 5, ldo = d + 3;
+                    try (Arena a = Arena.ofShared()) {
+                        MemorySegment qkv = random(a, off, n * ld, n * 100L + d, -2, 2);
+                        MemorySegment ov = guarded(a, off + 1, (long) n * ldo);
+                        MemorySegment or = guarded(a, off + 1, (long) n * ldo);
+                        float scale = (float) (1 / Math.sqrt(Math.max(1, d)));
+                        Attention.forward(n, d, scale, qkv, off, ld, qkv, off + d, ld, qkv, off + 2L * d, ld, ov,
+                                off + 1, ldo);
+                        AttentionScalar.forward(n, d, scale, qkv, off, ld, qkv, off + d, ld, qkv, off + 2L * d, ld,
+                                or, off + 1, ldo);
+                        for (int i = 0; i < n; i++) {
+                            long row = off + 1 + (long) i * ldo;
+                            float[] e = read(or, row, d), v = read(ov, row, d);
+                            assertArrayClose("attention n=" + n + " d=" + d + " row " + i, e, v, 3e-6, 1e-5);
+                            for (int c = d; c < ldo && i < n - 1; c++) {
+                                assertEquals(Float.floatToRawIntBits(GUARD),
+                                        Float.floatToRawIntBits(ov.getAtIndex(FLOAT, off + 1 + (long) i * ldo + c)),
+                                        "column " + c + " of row " + i + " outside the view was overwritten");
+                            }
+                        }
+                        assertGuards("attention out", ov, off + 1, (long) (n == 0 ? 0 : (n - 1) * ldo + d));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Equal keys: uniform attention, each output is the mean of the values (a closed form). */
+    @Test
+    void equalKeysAverageTheValues() {
+        int n = 19, d = 8;
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment q = random(a, 0, n * d, 1, -1, 1), k = floats(a, (long) n * d);
+            MemorySegment v = random(a, 0, n * d, 2, -1, 1), o = floats(a, (long) n * d);
+            fill(k, 0.5f);
+            Attention.forward(n, d, 0.3f, q, 0, d, k, 0, d, v, 0, d, o, 0, d);
+            for (int c = 0; c < d; c++) {
+                double mean = 0;
+                for (int j = 0; j < n; j++) {
+                    mean += v.getAtIndex(FLOAT, (long) j * d + c) / n;
+                }
+                for (int i = 0; i < n; i++) {
+                    assertEquals(mean, o.getAtIndex(FLOAT, (long) i * d + c), 1e-6);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment s = floats(a, 64);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Attention.forward(4, 8, 1f, s, 0, 4, s, 0, 8, s, 0, 8, s, 0, 8));
+            assertTrue(e.getMessage().contains("q") && e.getMessage().contains("4"), e.getMessage());
+            assertThrows(IndexOutOfBoundsException.class,
+                    () -> Attention.forward(9, 8, 1f, s, 0, 8, s, 0, 8, s, 0, 8, s, 0, 8));
+            assertThrows(IllegalArgumentException.class,
+                    () -> Attention.forward(-1, 8, 1f, s, 0, 8, s, 0, 8, s, 0, 8, s, 0, 8));
+        }
+    }
+}
