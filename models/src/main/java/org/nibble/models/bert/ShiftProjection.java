@@ -1,6 +1,8 @@
 package org.nibble.models.bert;
 
 import org.nibble.engine.Scope;
+import org.nibble.kernels.FloatOps;
+import org.nibble.kernels.Parallel;
 import org.nibble.kernels.quant.ChannelAxis;
 import org.nibble.kernels.quant.PackedFormat;
 import org.nibble.kernels.quant.PackedGemv;
@@ -27,17 +29,21 @@ import static org.nibble.models.bert.BertMath.F;
  * per output row n: c[n] (float)
  * W[k][n] ≈ code(n, k) · s0[b] · 2^-g_b[k] · c[n]
  * </pre>
- * A single row ({@code rows <= GEMV_ROWS}) runs {@link PackedGemv} per block: the packed weights are the only
- * weight bytes read. More rows decode the weights to FP32 once per call into a scratch and run the FP32 GEMM (with
- * 8-row blocks the per-block GEMV calls cost more than the decode as soon as a sentence has a few tokens).
+ * Up to {@link #PACKED_ROWS} activation rows run on the packed weights, block by block ({@link PackedGemv}: GEMV
+ * for one row, its multi-row form for more; blocks in parallel): the packed weights are the only weight bytes read.
+ * More rows decode the weights to FP32 once per call into a scratch and run the FP32 GEMM, cheaper once the decode
+ * is spread over enough rows (measured crossover ~25-30 rows on this AVX2 machine).
  */
 final class ShiftProjection implements Projection {
     /** Output rows per quantization block (own base scale and group ids). */
     static final int BLOCK_ROWS = 8;
     /** Power-of-two groups per block. */
     static final int GROUPS = 8;
-    /** Up to this many rows use the packed GEMV; more decode to FP32 and use the GEMM. */
-    static final int GEMV_ROWS = 1;
+    /**
+     * Up to this many activation rows run on the packed weights ({@link PackedGemv}: one row by GEMV, more by its
+     * multi-row form); more rows decode the weights to FP32 once per call and run the FP32 GEMM.
+     */
+    static final int PACKED_ROWS = 24;
 
     private final int in;
     private final int out;
@@ -194,32 +200,41 @@ final class ShiftProjection implements Projection {
 
     @Override
     public void forward(MemorySegment x, int rows, MemorySegment y) {
-        if (rows <= GEMV_ROWS) {
+        if (rows > PACKED_ROWS) {
+            PackedWeights pw = new PackedWeights(in, out, Workspace.get().slot(7, 4L * PackedWeights.floats(in, out)),
+                    null);
+            decodePacked(pw);
             for (int r = 0; r < rows; r++) {
-                for (int bl = 0; bl < s0.length; bl++) {
-                    int r0 = bl * BLOCK_ROWS, n = Math.min(BLOCK_ROWS, out - r0);
-                    PackedGemv.gemv(format, n, in, packed, r0 * rowBytes, groupIds, (long) bl * in, s0[bl], x,
-                            (long) r * in, y, (long) r * out + r0);
-                }
-                // y = y * c + bias
-                for (int j = 0; j < out; j++) {
-                    long o = 4L * ((long) r * out + j);
-                    y.set(F, o, y.get(F, o) * rowScale.get(F, 4L * j) + bias.get(F, 4L * j));
-                }
-                for (int e = 0; e < outVal.length; e++) {
-                    long o = 4L * ((long) r * out + outRow[e]);
-                    y.set(F, o, y.get(F, o) + outVal[e] * x.get(F, 4L * ((long) r * in + outCol[e])));
-                }
+                MemorySegment.copy(bias, 0, y, 4L * r * out, 4L * out);
             }
+            pw.multiplyAdd(rows, x, y);
             return;
         }
-        PackedWeights pw = new PackedWeights(in, out, Workspace.get().slot(7, 4L * PackedWeights.floats(in, out)),
-                null);
-        decodePacked(pw);
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(bias, 0, y, 4L * r * out, 4L * out);
+        if (rows == 1) {
+            for (int bl = 0; bl < s0.length; bl++) {
+                int r0 = bl * BLOCK_ROWS;
+                PackedGemv.gemv(format, Math.min(BLOCK_ROWS, out - r0), in, packed, r0 * rowBytes, groupIds,
+                        (long) bl * in, s0[bl], x, 0, y, r0);
+            }
+        } else {
+            // every block's packed rows against all activation rows; the blocks run in parallel
+            Parallel.forRange(0, s0.length, 4, (lo, hi) -> {
+                for (int bl = lo; bl < hi; bl++) {
+                    int r0 = bl * BLOCK_ROWS;
+                    PackedGemv.gemm(format, rows, Math.min(BLOCK_ROWS, out - r0), in, packed, r0 * rowBytes,
+                            groupIds, (long) bl * in, s0[bl], x, 0, in, y, r0, out);
+                }
+            });
         }
-        pw.multiplyAdd(rows, x, y);
+        for (int r = 0; r < rows; r++) {
+            long yr = (long) r * out;
+            FloatOps.mul(out, y, yr, rowScale, 0, y, yr);     // y = y * c + bias
+            FloatOps.add(out, y, yr, bias, 0, y, yr);
+            for (int e = 0; e < outVal.length; e++) {
+                long o = 4L * (yr + outRow[e]);
+                y.set(F, o, y.get(F, o) + outVal[e] * x.get(F, 4L * ((long) r * in + outCol[e])));
+            }
+        }
     }
 
     /** W [in, out] in FP32: {@code code(n, k) · s0[b] · 2^-g_b[k] · c[n]}, outliers exact (reference decode). */

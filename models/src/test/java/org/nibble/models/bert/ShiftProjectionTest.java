@@ -57,23 +57,36 @@ class ShiftProjectionTest {
                             pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
                 }
             }
-            // one row: packed GEMV; three rows: decode + GEMM; both against x · W + b in double
-            MemorySegment x = a.allocate(4L * 3 * in, 64);
-            for (int e = 0; e < 3 * in; e++) {
+            // one row: packed GEMV; three rows: packed multi-row GEMM; more than PACKED_ROWS: decode + FP32 GEMM
+            int many = ShiftProjection.PACKED_ROWS + 1;
+            MemorySegment x = a.allocate(4L * many * in, 64);
+            for (int e = 0; e < many * in; e++) {
                 x.setAtIndex(BertMath.F, e, (float) rng.nextGaussian());
             }
             MemorySegment y1 = a.allocate(4L * out, 64), y3 = a.allocate(4L * 3 * out, 64);
+            MemorySegment yMany = a.allocate(4L * many * out, 64);
             p.forward(x, 1, y1);
             p.forward(x, 3, y3);
-            for (int n = 0; n < out; n++) {
-                double s = b[n], mag = Math.abs(b[n]);
-                for (int k = 0; k < in; k++) {
-                    double wk = fast.getAtIndex(BertMath.F, (long) n * in + k);
-                    s += x.getAtIndex(BertMath.F, k) * wk;
-                    mag += Math.abs(x.getAtIndex(BertMath.F, k) * wk);
+            p.forward(x, many, yMany);
+            for (int row : new int[]{0, 2, many - 1}) {
+                for (int n = 0; n < out; n++) {
+                    double s = b[n], mag = Math.abs(b[n]);
+                    for (int k = 0; k < in; k++) {
+                        double wk = fast.getAtIndex(BertMath.F, (long) n * in + k);
+                        s += x.getAtIndex(BertMath.F, (long) row * in + k) * wk;
+                        mag += Math.abs(x.getAtIndex(BertMath.F, (long) row * in + k) * wk);
+                    }
+                    double tol = 1e-5 * mag + 1e-6;
+                    if (row == 0) {
+                        assertEquals(s, y1.getAtIndex(BertMath.F, n), tol, "GEMV row 0, col " + n);
+                    }
+                    if (row < 3) {
+                        assertEquals(s, y3.getAtIndex(BertMath.F, (long) row * out + n), tol,
+                                "packed GEMM row " + row + ", col " + n);
+                    }
+                    assertEquals(s, yMany.getAtIndex(BertMath.F, (long) row * out + n), tol,
+                            "decode + GEMM row " + row + ", col " + n);
                 }
-                assertEquals(s, y1.getAtIndex(BertMath.F, n), 1e-5 * mag + 1e-6, "GEMV row 0, col " + n);
-                assertEquals(s, y3.getAtIndex(BertMath.F, n), 1e-5 * mag + 1e-6, "GEMM row 0, col " + n);
             }
         }
     }
