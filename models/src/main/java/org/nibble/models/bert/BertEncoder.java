@@ -62,11 +62,20 @@ public final class BertEncoder implements AutoCloseable {
     }
 
     static BertEncoder fromOnnx(OnnxModel model, ProjectionFactory factory) throws OnnxFormatException {
+        return fromOnnx(model, factory, false);
+    }
+
+    /**
+     * An encoder whose projections come from {@code factory}; with {@code int8WordRows} the word embedding table
+     * (the largest tensor of a small BERT) is held as int8 rows ({@link Embedding#int8Rows}).
+     */
+    static BertEncoder fromOnnx(OnnxModel model, ProjectionFactory factory, boolean int8WordRows)
+            throws OnnxFormatException {
         BertGraph.Spec spec = BertGraph.map(model);
         BertConfig cfg = spec.config();
         Scope scope = Scope.open("bert-weights");
         try {
-            Embedding word = Embedding.of(scope, spec.word());
+            Embedding word = int8WordRows ? Embedding.int8Rows(scope, spec.word()) : Embedding.of(scope, spec.word());
             Embedding pos = Embedding.of(scope, spec.position());
             Embedding type = spec.type() == null ? null : Embedding.of(scope, spec.type());
             List<Layer> layers = new ArrayList<>();
@@ -108,7 +117,7 @@ public final class BertEncoder implements AutoCloseable {
 
     /** Bytes of the embedding tables (word, position, token type) as held in memory. */
     public long embeddingBytes() {
-        return word.table().byteSize() + position.table().byteSize() + (type == null ? 0 : type.table().byteSize());
+        return word.bytes() + position.bytes() + (type == null ? 0 : type.bytes());
     }
 
     /**
@@ -257,20 +266,51 @@ public final class BertEncoder implements AutoCloseable {
         }
     }
 
-    /** An embedding table: FP32 rows, or uint8 rows with one scale and zero point (ORT's quantized model). */
-    record Embedding(MemorySegment table, int dim, float scale, int zero, boolean quantized) {
+    /**
+     * An embedding table: FP32 rows; uint8 rows with one scale and zero point (ORT's quantized model); or int8 rows
+     * with one symmetric scale per row ({@code rowScales}, made from FP32 rows by {@link #int8Rows}).
+     */
+    record Embedding(MemorySegment table, int dim, float scale, int zero, boolean quantized,
+                     MemorySegment rowScales) {
         static Embedding of(Scope scope, BertGraph.TableRef ref) {
             OnnxTensor t = ref.table();
             int dim = (int) t.dims()[1];
             if (ref.scale() == null) {
-                return new Embedding(t.toTensor(scope).segment(), dim, 1, 0, false);
+                return new Embedding(t.toTensor(scope).segment(), dim, 1, 0, false, null);
             }
             long[] q = t.longs();
             MemorySegment s = scope.allocate(q.length);
             for (int e = 0; e < q.length; e++) {
                 s.set(ValueLayout.JAVA_BYTE, e, (byte) q[e]);
             }
-            return new Embedding(s, dim, ref.scale().scalarFloat(), (int) ref.zero().longs()[0], true);
+            return new Embedding(s, dim, ref.scale().scalarFloat(), (int) ref.zero().longs()[0], true, null);
+        }
+
+        /**
+         * An FP32 table of the file as int8 rows, {@code code = rint(v / s_r)} with {@code s_r = max_j |v[r][j]| / 127}
+         * per row (a quarter of the FP32 bytes; the table of the file must be FP32).
+         */
+        static Embedding int8Rows(Scope scope, BertGraph.TableRef ref) throws OnnxFormatException {
+            if (ref.scale() != null) {
+                throw new OnnxFormatException("int8 embedding rows need an FP32 table, got a quantized one");
+            }
+            OnnxTensor t = ref.table();
+            int rows = (int) t.dims()[0], dim = (int) t.dims()[1];
+            float[] v = t.floats();
+            MemorySegment codes = scope.allocate((long) rows * dim);
+            MemorySegment scales = scope.allocate(4L * rows);
+            for (int r = 0; r < rows; r++) {
+                float max = 0;
+                for (int j = 0; j < dim; j++) {
+                    max = Math.max(max, Math.abs(v[r * dim + j]));
+                }
+                float sr = max == 0 ? 1f : max / 127f;
+                scales.setAtIndex(F, r, sr);
+                for (int j = 0; j < dim; j++) {
+                    codes.set(ValueLayout.JAVA_BYTE, (long) r * dim + j, (byte) Math.rint(v[r * dim + j] / sr));
+                }
+            }
+            return new Embedding(codes, dim, 1, 0, true, scales);
         }
 
         void row(int r, float[] out) {
@@ -279,9 +319,21 @@ public final class BertEncoder implements AutoCloseable {
                 return;
             }
             long base = (long) r * dim;
+            if (rowScales != null) {
+                float sr = rowScales.getAtIndex(F, r);
+                for (int j = 0; j < dim; j++) {
+                    out[j] = table.get(ValueLayout.JAVA_BYTE, base + j) * sr;
+                }
+                return;
+            }
             for (int j = 0; j < dim; j++) {
                 out[j] = ((table.get(ValueLayout.JAVA_BYTE, base + j) & 0xFF) - zero) * scale;
             }
+        }
+
+        /** Bytes held. */
+        long bytes() {
+            return table.byteSize() + (rowScales == null ? 0 : rowScales.byteSize());
         }
     }
 }

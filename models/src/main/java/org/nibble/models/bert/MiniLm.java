@@ -41,7 +41,7 @@ public final class MiniLm implements AutoCloseable {
         F32,
         /** The int8 weights of ONNX Runtime's quantized file, computed as ORT does (dynamic uint8 activations). */
         ORT_INT8,
-        /** ShiftQuant 8-bit weights made from the FP32 file. */
+        /** ShiftQuant 8-bit weights made from the FP32 file (word embeddings as int8 rows in all Q variants). */
         Q8,
         /** ShiftQuant 6-bit weights made from the FP32 file. */
         Q6,
@@ -87,9 +87,9 @@ public final class MiniLm implements AutoCloseable {
     private static BertEncoder encoder(OnnxModel model, Variant variant) throws OnnxFormatException {
         return switch (variant) {
             case F32, ORT_INT8 -> BertEncoder.fromOnnx(model);
-            case Q8 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(8));
-            case Q6 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(6));
-            case Q4 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(4));
+            case Q8 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(8), true);
+            case Q6 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(6), true);
+            case Q4 -> BertEncoder.fromOnnx(model, ShiftProjections.factory(4), true);
         };
     }
 
