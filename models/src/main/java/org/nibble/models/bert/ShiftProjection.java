@@ -1,5 +1,7 @@
 package org.nibble.models.bert;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.nibble.engine.Scope;
 import org.nibble.kernels.FloatOps;
 import org.nibble.kernels.Parallel;
@@ -32,9 +34,11 @@ import static org.nibble.models.bert.BertMath.F;
  * Up to {@link #PACKED_ROWS} activation rows run on the packed weights, block by block ({@link PackedGemv}: GEMV
  * for one row, its multi-row form for more; blocks in parallel): the packed weights are the only weight bytes read.
  * More rows decode the weights to FP32 once per call into a scratch and run the FP32 GEMM, cheaper once the decode
- * is spread over enough rows (measured crossover ~25-30 rows on this AVX2 machine).
+ * is spread over enough rows (measured crossover ~15 rows on this AVX2 machine).
  */
 final class ShiftProjection implements Projection {
+    private static final VectorSpecies<Float> FS = org.nibble.kernels.Simd.F32;
+
     /** Output rows per quantization block (own base scale and group ids). */
     static final int BLOCK_ROWS = 8;
     /** Power-of-two groups per block. */
@@ -43,7 +47,7 @@ final class ShiftProjection implements Projection {
      * Up to this many activation rows run on the packed weights ({@link PackedGemv}: one row by GEMV, more by its
      * multi-row form); more rows decode the weights to FP32 once per call and run the FP32 GEMM.
      */
-    static final int PACKED_ROWS = 24;
+    static final int PACKED_ROWS = 16;
 
     private final int in;
     private final int out;
@@ -298,31 +302,13 @@ final class ShiftProjection implements Projection {
         if (n % BLOCK_ROWS == 0) {
             blockScales(n / BLOCK_ROWS, scale);
         }
-        int bits = format.bits();
-        int fields = format.codesPerWord();
-        int block = 8 * fields;
-        int words = PackedFormat.paddedCols(in) / fields;
-        long hiOff = PackedFormat.paddedCols(in) / 2;
+        PackedGemv.decodeRow(format, in, packed, n * rowBytes, row, 0);
         float c = rowScale.get(F, 4L * n);
-        long rb = n * rowBytes;
-        boolean q6 = format == PackedFormat.Q6;
-        for (int wi = 0; wi < words; wi++) {
-            int word = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + 4L * wi);
-            int base = (wi >> 3) * block + (wi & 7);
-            if (q6) {
-                // high plane (PackedFormat Q6): one 32-bit word per two low words 16 apart, half (wi % 32) / 16
-                int hi = packed.get(ValueLayout.JAVA_INT_UNALIGNED, rb + hiOff + 4L * (wi / 32 * 16 + wi % 16));
-                int shift = 30 - 16 * ((wi % 32) / 16);
-                for (int j = 0; j < fields; j++) {
-                    row[base + 8 * j] = ((hi << (shift - 2 * j)) >> 30) * 16 + ((word >>> (4 * j)) & 0xF);
-                }
-            } else {
-                for (int j = 0; j < fields; j++) {
-                    row[base + 8 * j] = (word << (32 - bits * (j + 1))) >> (32 - bits);
-                }
-            }
+        int k = 0;
+        for (; k <= in - FS.length(); k += FS.length()) { // row = code * scale * c, in that order (as decode())
+            FloatVector.fromArray(FS, row, k).mul(FloatVector.fromArray(FS, scale, k)).mul(c).intoArray(row, k);
         }
-        for (int k = 0; k < in; k++) {
+        for (; k < in; k++) {
             row[k] = row[k] * scale[k] * c;
         }
         for (int e = outStart(n); e < outVal.length && outRow[e] == n; e++) {

@@ -103,6 +103,53 @@ public final class PackedGemv {
         }
     }
 
+    /**
+     * The codes of one packed row of {@code cols} codes at byte {@code rowOff} of {@code w}, as floats, into
+     * {@code out[outOff .. outOff + paddedCols(cols))} in natural order (padding codes are 0). With 8-lane vectors the
+     * field order of {@link PackedFormat} is the natural order and whole word vectors are decoded at a time; other
+     * widths decode code by code.
+     */
+    public static void decodeRow(PackedFormat format, int cols, MemorySegment w, long rowOff, float[] out,
+                                 int outOff) {
+        Checks.checkCount("cols", cols);
+        Checks.checkRange("w", w, rowOff, format.rowBytes(cols), 1);
+        int kp = PackedFormat.paddedCols(cols);
+        java.util.Objects.checkFromIndexSize(outOff, kp, out.length);
+        if (L != 8) {
+            for (int k = 0; k < kp; k++) {
+                out[outOff + k] = k < cols ? format.code(w, rowOff, cols, k) : 0f;
+            }
+            return;
+        }
+        int words = kp / format.codesPerWord();
+        if (format == PackedFormat.Q6) {
+            long hb = rowOff + 4L * words;
+            for (int o = 0; o < words; o += L) {
+                IntVector v = IntVector.fromMemorySegment(SI, w, rowOff + 4L * o, ORDER);
+                IntVector h = IntVector.fromMemorySegment(SI, w, hb + 4L * ((o >>> 5) * 16 + (o & 15)), ORDER);
+                int sh = 30 - 16 * ((o >>> 4) & 1);
+                for (int j = 0; j < 8; j++) {
+                    ((FloatVector) h.lanewise(VectorOperators.LSHL, sh - 2 * j).lanewise(VectorOperators.ASHR, 26)
+                            .and(~15).or(v.lanewise(VectorOperators.LSHR, 4 * j).and(15))
+                            .convert(VectorOperators.I2F, 0)).intoArray(out, outOff + o * 8 + j * L);
+                }
+            }
+            return;
+        }
+        int bits = format.bits(), groups = 8 / bits, sar = 32 - bits;
+        for (int o = 0; o < words; o += L) {
+            IntVector v = IntVector.fromMemorySegment(SI, w, rowOff + 4L * o, ORDER);
+            for (int gr = 0; gr < groups; gr++) {
+                int top = sar - 4 * bits * gr, ob = outOff + 4 * (o * groups + gr * L);
+                for (int j = 0; j < 4; j++) {
+                    ((FloatVector) v.lanewise(VectorOperators.LSHL, top - bits * j)
+                            .lanewise(VectorOperators.ASHR, sar).convert(VectorOperators.I2F, 0))
+                            .intoArray(out, ob + j * L);
+                }
+            }
+        }
+    }
+
     static void checkGemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
                           MemorySegment groupIds, long gOff, MemorySegment x, long xOff, int ldx, MemorySegment y,
                           long yOff, int ldy) {

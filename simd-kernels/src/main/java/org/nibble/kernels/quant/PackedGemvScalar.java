@@ -35,4 +35,14 @@ public final class PackedGemvScalar {
             gemv(format, rows, cols, w, wOff, groupIds, gOff, s0, x, xOff + (long) i * ldx, y, yOff + (long) i * ldy);
         }
     }
+
+    /** See {@link PackedGemv#decodeRow}. */
+    public static void decodeRow(PackedFormat format, int cols, MemorySegment w, long rowOff, float[] out,
+                                 int outOff) {
+        int kp = PackedFormat.paddedCols(cols);
+        java.util.Objects.checkFromIndexSize(outOff, kp, out.length);
+        for (int k = 0; k < kp; k++) {
+            out[outOff + k] = k < cols ? format.code(w, rowOff, cols, k) : 0f;
+        }
+    }
 }

@@ -131,4 +131,27 @@ class PackedGemvTest {
                 alloc(PackedFormat.Q4.rowBytes(8)), 0, alloc(8), 0, 1f, alloc(64), 0, 4, alloc(8), 0, 1));
         assertTrue(e.getMessage().contains("x") && e.getMessage().contains("8"), e.getMessage());
     }
+
+    @Test
+    void decodeRowEqualsScalarTwinAndTheCodes() {
+        SplittableRandom rng = new SplittableRandom(24);
+        for (PackedFormat f : PackedFormat.values()) {
+            for (int cols : COLS) {
+                MemorySegment codes = randomCodes(rng, cols, f.qmax());
+                MemorySegment w = alloc(7 + f.rowBytes(cols));
+                f.packRow(codes, 0, cols, w, 7);
+                int kp = PackedFormat.paddedCols(cols);
+                float[] v = new float[kp + 5], sc = new float[kp + 5];
+                java.util.Arrays.fill(v, Float.NaN);
+                PackedGemv.decodeRow(f, cols, w, 7, v, 3);
+                PackedGemvScalar.decodeRow(f, cols, w, 7, sc, 3);
+                for (int k = 0; k < kp; k++) {
+                    float expected = k < cols ? codes.get(BYTE, k) : 0f;
+                    assertEquals(expected, v[3 + k], 0f, f + " cols=" + cols + " k=" + k);
+                    assertEquals(expected, sc[3 + k], 0f, f + " scalar cols=" + cols + " k=" + k);
+                }
+                assertTrue(Float.isNaN(v[2]) && Float.isNaN(v[kp + 3]), "outside the row untouched");
+            }
+        }
+    }
 }
