@@ -289,12 +289,16 @@ final class ShiftProjection implements Projection {
 
     /** W into GEMM-packed panels (no transposition pass: each decoded row is one packed column). */
     void decodePacked(PackedWeights pw) {
-        float[] scale = new float[PackedFormat.paddedCols(in)];
-        float[] row = new float[PackedFormat.paddedCols(in)];
-        for (int n = 0; n < out; n++) {
-            decodeRow(n, scale, row);
-            pw.setColumn(n, row);
-        }
+        // chunks of whole quantization blocks (decodeRow refreshes the block scales at a block's first row)
+        int blocks = s0.length;
+        Parallel.forRange(0, blocks, Math.max(1, blocks / 64), (lo, hi) -> {
+            float[] scale = new float[PackedFormat.paddedCols(in)];
+            float[] row = new float[PackedFormat.paddedCols(in)];
+            for (int n = lo * BLOCK_ROWS; n < Math.min(out, hi * BLOCK_ROWS); n++) {
+                decodeRow(n, scale, row);
+                pw.setColumn(n, row);
+            }
+        });
     }
 
     /** Row n of Wᵀ into {@code row[0..in)}; {@code scale} is refreshed at each block's first row. */
