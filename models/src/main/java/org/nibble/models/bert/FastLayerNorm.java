@@ -1,7 +1,6 @@
 package org.nibble.models.bert;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Checks;
 import org.nibble.kernels.Parallel;
@@ -83,7 +82,7 @@ final class FastLayerNorm {
             s2 = s2.add(v2);
             s3 = s3.add(v3);
         }
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3))); // in lane order: the same sum in every JIT tier
         for (int j = full; j < cols; j++) {
             long o = rb + 4L * j;
             float v = x.get(FLOAT, o) + (res == null ? 0f : res.get(FLOAT, o));
@@ -112,7 +111,7 @@ final class FastLayerNorm {
             s2 = d2.fma(d2, s2);
             s3 = d3.fma(d3, s3);
         }
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3))); // in lane order: the same sum in every JIT tier
         for (int j = full; j < cols; j++) {
             float d = out.get(FLOAT, rb + 4L * j) - mean;
             s = Math.fma(d, d, s);
