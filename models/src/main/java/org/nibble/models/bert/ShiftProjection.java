@@ -31,8 +31,8 @@ import static org.nibble.models.bert.BertMath.F;
  * per output row n: c[n] (float)
  * W[k][n] ≈ code(n, k) · s0[b] · 2^-g_b[k] · c[n]
  * </pre>
- * Up to {@link #PACKED_ROWS} activation rows run on the packed weights, block by block ({@link PackedGemv}: GEMV
- * for one row, its multi-row form for more; blocks in parallel): the packed weights are the only weight bytes read.
+ * Up to {@link #PACKED_ROWS} activation rows run on the packed weights, block by block ({@link PackedGemv#gemm},
+ * blocks in parallel): the packed weights are the only weight bytes read.
  * More rows decode the weights to FP32 once per call into a scratch and run the FP32 GEMM, cheaper once the decode
  * is spread over enough rows (measured crossover ~15 rows on this AVX2 machine).
  */
@@ -44,8 +44,8 @@ final class ShiftProjection implements Projection {
     /** Power-of-two groups per block. */
     static final int GROUPS = 8;
     /**
-     * Up to this many activation rows run on the packed weights ({@link PackedGemv}: one row by GEMV, more by its
-     * multi-row form); more rows decode the weights to FP32 once per call and run the FP32 GEMM.
+     * Up to this many activation rows run on the packed weights ({@link PackedGemv#gemm}); more rows decode the
+     * weights to FP32 once per call and run the FP32 GEMM.
      */
     static final int PACKED_ROWS = 16;
 
@@ -214,22 +214,14 @@ final class ShiftProjection implements Projection {
             pw.multiplyAdd(rows, x, y);
             return;
         }
-        if (rows == 1) {
-            for (int bl = 0; bl < s0.length; bl++) {
+        // every block's packed rows against all activation rows; the blocks run in parallel
+        Parallel.forRange(0, s0.length, 4, (lo, hi) -> {
+            for (int bl = lo; bl < hi; bl++) {
                 int r0 = bl * BLOCK_ROWS;
-                PackedGemv.gemv(format, Math.min(BLOCK_ROWS, out - r0), in, packed, r0 * rowBytes, groupIds,
-                        (long) bl * in, s0[bl], x, 0, y, r0);
+                PackedGemv.gemm(format, rows, Math.min(BLOCK_ROWS, out - r0), in, packed, r0 * rowBytes, groupIds,
+                        (long) bl * in, s0[bl], x, 0, in, y, r0, out);
             }
-        } else {
-            // every block's packed rows against all activation rows; the blocks run in parallel
-            Parallel.forRange(0, s0.length, 4, (lo, hi) -> {
-                for (int bl = lo; bl < hi; bl++) {
-                    int r0 = bl * BLOCK_ROWS;
-                    PackedGemv.gemm(format, rows, Math.min(BLOCK_ROWS, out - r0), in, packed, r0 * rowBytes,
-                            groupIds, (long) bl * in, s0[bl], x, 0, in, y, r0, out);
-                }
-            });
-        }
+        });
         for (int r = 0; r < rows; r++) {
             long yr = (long) r * out;
             FloatOps.mul(out, y, yr, rowScale, 0, y, yr);     // y = y * c + bias

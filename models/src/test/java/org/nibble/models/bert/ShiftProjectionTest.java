@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The weight-only ShiftQuant projection: fast decode against the format's scalar decoder, GEMV against GEMM. */
+/** The weight-only ShiftQuant projection: fast decode against the reference decode, packed paths against x · W. */
 class ShiftProjectionTest {
     @ParameterizedTest
     @CsvSource({"8, 40, 17", "6, 130, 33", "4, 384, 24", "8, 1, 40", "4, 129, 8"})
@@ -57,7 +57,7 @@ class ShiftProjectionTest {
                             pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
                 }
             }
-            // one row: packed GEMV; three rows: packed multi-row GEMM; more than PACKED_ROWS: decode + FP32 GEMM
+            // one and three rows: packed multi-row GEMM; more than PACKED_ROWS: decode + FP32 GEMM
             int many = ShiftProjection.PACKED_ROWS + 1;
             MemorySegment x = a.allocate(4L * many * in, 64);
             for (int e = 0; e < many * in; e++) {
@@ -78,7 +78,7 @@ class ShiftProjectionTest {
                     }
                     double tol = 1e-5 * mag + 1e-6;
                     if (row == 0) {
-                        assertEquals(s, y1.getAtIndex(BertMath.F, n), tol, "GEMV row 0, col " + n);
+                        assertEquals(s, y1.getAtIndex(BertMath.F, n), tol, "packed, one row, col " + n);
                     }
                     if (row < 3) {
                         assertEquals(s, y3.getAtIndex(BertMath.F, (long) row * out + n), tol,

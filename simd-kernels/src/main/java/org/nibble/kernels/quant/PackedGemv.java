@@ -69,8 +69,8 @@ public final class PackedGemv {
      *
      * <p>Each packed weight vector is decoded once per {@link #GEMM_ROWS} activation rows and used by all of them:
      * the rows are first scaled by {@code 2^-g[k]} into a buffer in the field order of {@link PackedFormat} (with
-     * 8-lane vectors that order is the natural one), then one pass over the packed words keeps 2 x
-     * {@link #GEMM_ROWS} accumulators (even and odd fields, so the FMA chains overlap).
+     * 8-lane vectors that order is the natural one), then one pass over the packed words keeps one accumulator per
+     * activation row (Q6: two, even and odd fields).
      */
     public static void gemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
                             MemorySegment groupIds, long gOff, float s0, MemorySegment x, long xOff, int ldx,
@@ -116,9 +116,7 @@ public final class PackedGemv {
         int kp = PackedFormat.paddedCols(cols);
         java.util.Objects.checkFromIndexSize(outOff, kp, out.length);
         if (L != 8) {
-            for (int k = 0; k < kp; k++) {
-                out[outOff + k] = k < cols ? format.code(w, rowOff, cols, k) : 0f;
-            }
+            PackedGemvScalar.decodeRow(format, cols, w, rowOff, out, outOff);
             return;
         }
         int words = kp / format.codesPerWord();
@@ -281,11 +279,7 @@ public final class PackedGemv {
     private static float[] permuted(PackedFormat f, int cols, MemorySegment groupIds, long gOff, MemorySegment x,
                                     long xOff) {
         int kp = PackedFormat.paddedCols(cols), cpw = f.codesPerWord(), block = 8 * cpw;
-        float[] xp = XP.get();
-        if (xp.length < kp) {
-            xp = new float[kp];
-            XP.set(xp);
-        }
+        float[] xp = buffer(XP, kp);
         int words = kp / cpw;
         for (int o = 0; o < words; o += L) {
             for (int j = 0; j < cpw; j++) {
