@@ -1,0 +1,474 @@
+package org.nibble.kernels.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.nibble.kernels.Checks;
+import org.nibble.kernels.Parallel;
+import org.nibble.kernels.Simd;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static org.nibble.kernels.Simd.BYTE;
+import static org.nibble.kernels.Simd.FLOAT;
+import static org.nibble.kernels.Simd.INT;
+import static org.nibble.kernels.Simd.ORDER;
+
+/**
+ * ShiftQuant weight codes packed as GEMM B panels, and the GEMM that decodes them in registers:
+ * {@code y[i][r] = scale[r] * sum_k x[i][k] * code(r, k) * 2^-g[r / 8][k] + bias[r]} for F32 activations x [m, k]
+ * and n output rows of b-bit codes (papers.md §1.3: per block of {@link #BLOCK_ROWS} output rows, one power-of-two
+ * group id per input; the block's base scale and any per-row scale go into {@code scale[r]}).
+ *
+ * <p><b>Layout.</b> Output rows are cut into panels of {@link #PANEL_ROWS} = 16 (two blocks); k is padded with zero
+ * codes to a multiple of 16 ({@link #paddedK}). A panel is a sequence of word steps, each 16 little-endian 32-bit
+ * words, one per panel row (rows 0-7 then 8-15: two 8-lane int vectors, row r in lane r % 8):
+ * <pre>
+ * Q8: word step t holds k = 4t .. 4t+3,  code of k = 4t + j in bits 8j .. 8j+7  (two's complement)
+ * Q4: word step t holds k = 8t .. 8t+7,  code of k = 8t + j in bits 4j .. 4j+3  (two's complement)
+ * Q6: word steps 3u, 3u+1, 3u+2 hold k = 16u .. 16u+15:
+ *     step 3u + h (h = 0, 1): low nibble of the code of k = 16u + 8h + j in bits 4j .. 4j+3
+ *     step 3u + 2:            signed high 2 bits of the code of k = 16u + f in bits 2f .. 2f+1
+ * </pre>
+ * A panel is {@code paddedK(k) * bits * 2} bytes, panel p at byte {@code p * panelBytes}.
+ *
+ * <p><b>Kernel.</b> The GEMM micro-kernel shape of {@link org.nibble.kernels.GemmF32} (6 activation rows x 16 output
+ * rows, 12 accumulators), with B decoded on the fly: per k, the two weight vectors are one shift left + one
+ * arithmetic shift right of a word vector (sign-extends the field; Q6 also masks and merges the high bits), an
+ * int -> float conversion and a multiply by the block's {@code 2^-g[k]}; the 6 broadcast activations then take 12
+ * FMAs. Each decoded weight vector serves 6 activation rows and no horizontal sums are needed. Activations are packed
+ * once per call into 6-row k-major panels; panels of output rows run in parallel. Needs 8-lane (256-bit or wider)
+ * vectors; with narrower ones it runs {@link QuantPanelsScalar}.
+ */
+public final class QuantPanels {
+    private QuantPanels() {
+    }
+
+    /** Output rows per quantization block (one group id per input and block). */
+    public static final int BLOCK_ROWS = 8;
+    /** Output rows per panel: two blocks, two 8-lane vectors. */
+    public static final int PANEL_ROWS = 16;
+    /** Activation rows per micro-kernel tile. */
+    static final int TILE_ROWS = 12;
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> SI = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> SB = ByteVector.SPECIES_64;
+    private static final boolean VECTOR = Simd.F32_LANES >= 8;
+
+    /** k rounded up to a multiple of 16 (one Q6 group of word steps). */
+    public static int paddedK(int k) {
+        return (k + 15) & ~15;
+    }
+
+    /** Bytes of one panel of 16 output rows over k inputs. */
+    public static long panelBytes(PackedFormat format, int k) {
+        return (long) paddedK(k) * format.bits() * 2;
+    }
+
+    /** Bytes of the layout of n output rows over k inputs. */
+    public static long bytes(PackedFormat format, int n, int k) {
+        return panels(n) * panelBytes(format, k);
+    }
+
+    static int panels(int n) {
+        return (n + PANEL_ROWS - 1) / PANEL_ROWS;
+    }
+
+    /**
+     * Packs int8 codes {@code codes[cOff + r*ldc + kk]} (row r < n, kk < k, each within ±{@code format.qmax()}) into
+     * the layout at byte {@code dstOff} of {@code dst}; padding rows and inputs get code 0.
+     */
+    public static void pack(PackedFormat format, int n, int k, MemorySegment codes, long cOff, int ldc,
+                            MemorySegment dst, long dstOff) {
+        Checks.checkCount("n", n);
+        Checks.checkCount("k", k);
+        Checks.checkMatrix("codes", codes, cOff, n, k, ldc, 1);
+        Checks.checkRange("dst", dst, dstOff, bytes(format, n, k), 1);
+        int kp = paddedK(k), bits = format.bits(), qmax = format.qmax();
+        long pb = panelBytes(format, k);
+        dst.asSlice(dstOff, bytes(format, n, k)).fill((byte) 0);
+        for (int r = 0; r < panels(n) * PANEL_ROWS; r++) {
+            long panel = dstOff + (r / PANEL_ROWS) * pb;
+            int lane = r % PANEL_ROWS;
+            for (int kk = 0; kk < kp; kk++) {
+                int c = 0;
+                if (r < n && kk < k) {
+                    c = codes.get(BYTE, cOff + (long) r * ldc + kk);
+                    if (c > qmax || c < -qmax) {
+                        throw new IllegalArgumentException("codes[" + r + "][" + kk + "]: expected within +-" + qmax
+                                + " for " + format + ", got " + c);
+                    }
+                }
+                if (format == PackedFormat.Q8) {
+                    dst.set(BYTE, panel + 16L * kk + lane, (byte) c);
+                } else if (format == PackedFormat.Q6) {
+                    int u = kk / 16, f = kk % 16;
+                    orBits(dst, word(panel, 3 * u + f / 8, lane), (c & 15) << (4 * (f % 8)));
+                    orBits(dst, word(panel, 3 * u + 2, lane), ((c >> 4) & 3) << (2 * f));
+                } else {
+                    int cpw = 32 / bits, j = kk % cpw;
+                    orBits(dst, word(panel, kk / cpw, lane), (c & ((1 << bits) - 1)) << (bits * j));
+                }
+            }
+        }
+    }
+
+    /** Byte offset of the word of panel row {@code lane} in word step {@code step}. */
+    private static long word(long panel, int step, int lane) {
+        return panel + 64L * step + 4L * lane;
+    }
+
+    private static void orBits(MemorySegment dst, long off, int bits) {
+        dst.set(INT, off, dst.get(INT, off) | bits);
+    }
+
+    /** The code of output row {@code r}, input {@code kk} (0 for padding) in the layout at byte {@code off}. */
+    public static int code(PackedFormat format, int k, MemorySegment panels, long off, int r, int kk) {
+        long panel = off + (r / PANEL_ROWS) * panelBytes(format, k);
+        int lane = r % PANEL_ROWS;
+        if (format == PackedFormat.Q8) {
+            return panels.get(BYTE, panel + 16L * kk + lane);
+        }
+        if (format == PackedFormat.Q6) {
+            int u = kk / 16, f = kk % 16;
+            int lo = (panels.get(INT, word(panel, 3 * u + f / 8, lane)) >>> (4 * (f % 8))) & 15;
+            int hi = (panels.get(INT, word(panel, 3 * u + 2, lane)) << (30 - 2 * f)) >> 30;
+            return hi * 16 + lo;
+        }
+        int bits = format.bits(), cpw = 32 / bits;
+        return (panels.get(INT, word(panel, kk / cpw, lane)) << (32 - bits * (kk % cpw + 1))) >> (32 - bits);
+    }
+
+    static void check(PackedFormat format, int m, int n, int k, MemorySegment panels, long pOff,
+                      MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, MemorySegment bias, long bOff,
+                      MemorySegment x, long xOff, int ldx, MemorySegment y, long yOff, int ldy) {
+        if (format == null) {
+            throw new NullPointerException("format is null");
+        }
+        Checks.checkCount("m", m);
+        Checks.checkCount("n", n);
+        Checks.checkCount("k", k);
+        Checks.checkRange("panels", panels, pOff, bytes(format, n, k), 1);
+        Checks.checkRange("groupIds", groupIds, gOff, (long) ((n + BLOCK_ROWS - 1) / BLOCK_ROWS) * k, 1);
+        Checks.checkRange("scale", scale, sOff, n, 4);
+        if (bias != null) {
+            Checks.checkRange("bias", bias, bOff, n, 4);
+        }
+        Checks.checkMatrix("x", x, xOff, m, k, ldx, 4);
+        Checks.checkMatrix("y", y, yOff, m, n, ldy, 4);
+    }
+
+    /**
+     * {@code y[i][r] = scale[r] * sum_k x[i][k] * code(r, k) * 2^-g[r / 8][k] + bias[r]} (bias may be null) for
+     * {@code i < m}, {@code r < n}: x row i at float {@code xOff + i*ldx}, y row i at float {@code yOff + i*ldy},
+     * group ids {@code groupIds[gOff + (r / 8) * k + kk]} (bytes, 0 .. 31), scale and bias as floats from
+     * {@code sOff} / {@code bOff}. Panels of output rows run in parallel ({@link Parallel}).
+     */
+    public static void gemm(PackedFormat format, int m, int n, int k, MemorySegment panels, long pOff,
+                            MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, MemorySegment bias,
+                            long bOff, MemorySegment x, long xOff, int ldx, MemorySegment y, long yOff, int ldy) {
+        check(format, m, n, k, panels, pOff, groupIds, gOff, scale, sOff, bias, bOff, x, xOff, ldx, y, yOff, ldy);
+        if (!VECTOR) {
+            QuantPanelsScalar.gemm(format, m, n, k, panels, pOff, groupIds, gOff, scale, sOff, bias, bOff, x, xOff,
+                    ldx, y, yOff, ldy);
+            return;
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        int kp = paddedK(k), tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
+        MemorySegment pa = packActivations(m, k, kp, x, xOff, ldx);
+        long pb = panelBytes(format, k);
+        int np = panels(n);
+        // ~2 MFLOP per task at least: below that, waking a thread costs more than it saves
+        int grain = (int) Math.max(1, Math.min(np, 1_000_000L / ((long) m * kp * PANEL_ROWS)));
+        Parallel.forRange(0, np, grain, (lo, hi) -> {
+            Scratch s = SCRATCH.get().fit(kp);
+            for (int p = lo; p < hi; p++) {
+                int r0 = p * PANEL_ROWS;
+                scales(groupIds, gOff, n, k, kp, r0, s.scales);
+                for (int t = 0; t < tiles; t++) {
+                    for (int h = 0; h < 2 && r0 + h * BLOCK_ROWS < n; h++) {
+                        long bb = pOff + p * pb + (format == PackedFormat.Q8 ? 8 : 32) * h;
+                        long ab = 4L * t * TILE_ROWS * kp;
+                        switch (format) {
+                            case Q8 -> kernelQ8(kp, pa, ab, panels, bb, s.scales, h, s.tile);
+                            case Q4 -> kernelQ4(kp, pa, ab, panels, bb, s.scales, h, s.tile);
+                            case Q6 -> kernelQ6(kp, pa, ab, panels, bb, s.scales, h, s.tile);
+                        }
+                        int c0 = r0 + h * BLOCK_ROWS;
+                        store(s.tile, Math.min(TILE_ROWS, m - t * TILE_ROWS), Math.min(BLOCK_ROWS, n - c0), scale,
+                                sOff + c0, bias, bOff + c0, y, yOff + (long) t * TILE_ROWS * ldy + c0, ldy);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Per-thread scratch: the activation panels of the calling thread, a panel's scales, a tile's sums. */
+    private static final class Scratch {
+        MemorySegment pa = MemorySegment.NULL;
+        float[] rows = new float[0];
+        float[] interleaved = new float[0];
+        float[] scales = new float[0];
+        final float[] tile = new float[TILE_ROWS * BLOCK_ROWS];
+
+        Scratch fit(int kp) {
+            if (scales.length < 2 * kp) {
+                scales = new float[2 * kp];
+                rows = new float[TILE_ROWS * kp];
+                interleaved = new float[TILE_ROWS * kp];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * x packed into k-major panels of 6 rows ({@code pa[(t*kp + p)*6 + i] = x[6t + i][p]}, zero for missing rows
+     * and for p >= k), in this thread's scratch. Rows are bulk-copied to a heap array and interleaved there.
+     */
+    private static MemorySegment packActivations(int m, int k, int kp, MemorySegment x, long xOff, int ldx) {
+        Scratch s = SCRATCH.get().fit(kp);
+        int tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
+        long bytes = 4L * tiles * TILE_ROWS * kp;
+        if (s.pa.byteSize() < bytes) {
+            s.pa = Arena.ofAuto().allocate(bytes, 64);
+        }
+        float[] rows = s.rows, out = s.interleaved;
+        for (int t = 0; t < tiles; t++) {
+            java.util.Arrays.fill(rows, 0f);
+            for (int i = 0; i < TILE_ROWS && t * TILE_ROWS + i < m; i++) {
+                MemorySegment.copy(x, FLOAT, 4 * (xOff + (long) (t * TILE_ROWS + i) * ldx), rows, i * kp, k);
+            }
+            for (int i = 0; i < TILE_ROWS; i++) {
+                for (int p = 0, src = i * kp; p < kp; p++) {
+                    out[p * TILE_ROWS + i] = rows[src + p];
+                }
+            }
+            MemorySegment.copy(out, 0, s.pa, FLOAT, 4L * t * TILE_ROWS * kp, TILE_ROWS * kp);
+        }
+        return s.pa;
+    }
+
+    /** {@code sc[2p + h] = 2^-g} of block h of the panel at output row r0, for input p (0 past k or n). */
+    private static void scales(MemorySegment groupIds, long gOff, int n, int k, int kp, int r0, float[] sc) {
+        for (int h = 0; h < 2; h++) {
+            int row = r0 + h * BLOCK_ROWS;
+            long g = gOff + (long) (row / BLOCK_ROWS) * k;
+            for (int p = 0; p < kp; p++) {
+                // 2^-g built from its exponent field (g <= 31 keeps it normal)
+                sc[2 * p + h] = row < n && p < k ? Float.intBitsToFloat((127 - groupIds.get(BYTE, g + p)) << 23) : 0f;
+            }
+        }
+    }
+
+    /**
+     * The Q8 micro-kernel: {@code tile[i*8 + c] = sum_p a[i][p] * w[c][p] * 2^-g[p]} for the 12 activation rows of
+     * the packed panel at byte {@code ab} of {@code pa} and the 8 output rows (one block) whose codes start at byte
+     * {@code bb} of {@code pb} (a panel base, plus 8 bytes for the second block in Q8, 32 in Q4 / Q6); the block's
+     * factors {@code 2^-g[p]} are {@code sc[2p + h]}. One flat loop over k with 12 accumulators (C2 keeps them in
+     * registers in a single loop; nested field loops or a format switch inside the loop ran at half speed or less, so
+     * each format has its own copy of the loop): per k one weight vector is decoded and serves 12 FMAs.
+     * Q8 decode: sign-extend 8 code bytes.
+     */
+    private static void kernelQ8(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+                                 float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int p = 0; p < kp; p++) {
+            FloatVector b = ((FloatVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0).convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            long ao = ab + 48L * p;
+            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, 8);
+        c2.intoArray(tile, 16);
+        c3.intoArray(tile, 24);
+        c4.intoArray(tile, 32);
+        c5.intoArray(tile, 40);
+        c6.intoArray(tile, 48);
+        c7.intoArray(tile, 56);
+        c8.intoArray(tile, 64);
+        c9.intoArray(tile, 72);
+        c10.intoArray(tile, 80);
+        c11.intoArray(tile, 88);
+    }
+
+    /** {@link #kernelQ8} for Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
+    private static void kernelQ4(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+                                 float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int p = 0; p < kp; p++) {
+            FloatVector b = ((FloatVector) IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
+                    .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28)
+                    .convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            long ao = ab + 48L * p;
+            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, 8);
+        c2.intoArray(tile, 16);
+        c3.intoArray(tile, 24);
+        c4.intoArray(tile, 32);
+        c5.intoArray(tile, 40);
+        c6.intoArray(tile, 48);
+        c7.intoArray(tile, 56);
+        c8.intoArray(tile, 64);
+        c9.intoArray(tile, 72);
+        c10.intoArray(tile, 80);
+        c11.intoArray(tile, 88);
+    }
+
+    /**
+     * {@link #kernelQ8} for Q6: field f = p % 16 of group p / 16 is {@code ((H << (30 - 2f)) >> 26) & ~15} (the signed
+     * high bits times 16) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
+     */
+    private static void kernelQ6(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+                                 float[] tile) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int p = 0; p < kp; p++) {
+            int f = p & 15;
+            long gb = bb + 192L * (p >>> 4);
+            FloatVector b = ((FloatVector) IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
+                    .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
+                            .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15))
+                    .convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            long ao = ab + 48L * p;
+            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, 8);
+        c2.intoArray(tile, 16);
+        c3.intoArray(tile, 24);
+        c4.intoArray(tile, 32);
+        c5.intoArray(tile, 40);
+        c6.intoArray(tile, 48);
+        c7.intoArray(tile, 56);
+        c8.intoArray(tile, 64);
+        c9.intoArray(tile, 72);
+        c10.intoArray(tile, 80);
+        c11.intoArray(tile, 88);
+    }
+
+    /**
+     * Panel {@code panel} of the layout decoded to F32, k-major: {@code dst[dOff + p*16 + j] = code(r, p) * 2^-g[r/8][p]
+     * * scale[r]} for r = 16 * panel + j, p < k (0 for rows past n) - a {@link org.nibble.kernels.GemmF32} packed-B
+     * panel when its NR is 16. Arguments as in {@link #gemm}.
+     */
+    public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
+                              MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
+                              int dOff) {
+        checkDecode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff);
+        if (!VECTOR) {
+            QuantPanelsScalar.decode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff);
+            return;
+        }
+        int r0 = panel * PANEL_ROWS, kp = paddedK(k);
+        float[] sc = SCRATCH.get().fit(kp).scales;
+        scales(groupIds, gOff, n, k, kp, r0, sc);
+        FloatVector col0 = columnScale(scale, sOff, r0, n), col1 = columnScale(scale, sOff, r0 + BLOCK_ROWS, n);
+        long pb = pOff + panel * panelBytes(format, k);
+        for (int p = 0; p < k; p++) {
+            for (int h = 0; h < 2; h++) {
+                IntVector codes = switch (format) {
+                    case Q8 -> (IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8 * h, ORDER)
+                            .convertShape(VectorOperators.B2I, SI, 0);
+                    case Q4 -> IntVector.fromMemorySegment(SI, panels, pb + 64L * (p >>> 3) + 32 * h, ORDER)
+                            .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
+                    case Q6 -> {
+                        int f = p & 15;
+                        long gb = pb + 192L * (p >>> 4) + 32 * h;
+                        yield IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER)
+                                .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26)
+                                .and(~15).or(IntVector.fromMemorySegment(SI, panels, gb + 64L * (f >>> 3), ORDER)
+                                        .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
+                    }
+                };
+                ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]).mul(h == 0 ? col0 : col1)
+                        .intoArray(dst, dOff + p * PANEL_ROWS + h * BLOCK_ROWS);
+            }
+        }
+    }
+
+    /** scale[r0 .. r0+8) as a vector, zero past n. */
+    private static FloatVector columnScale(MemorySegment scale, long sOff, int r0, int n) {
+        float[] v = new float[BLOCK_ROWS];
+        for (int j = 0; j < BLOCK_ROWS && r0 + j < n; j++) {
+            v[j] = scale.getAtIndex(FLOAT, sOff + r0 + j);
+        }
+        return FloatVector.fromArray(S, v, 0);
+    }
+
+    static void checkDecode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
+                            MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
+                            int dOff) {
+        check(format, 0, n, k, panels, pOff, groupIds, gOff, scale, sOff, null, 0, MemorySegment.NULL, 0, k,
+                MemorySegment.NULL, 0, n);
+        java.util.Objects.checkIndex(panel, panels(n));
+        java.util.Objects.checkFromIndexSize(dOff, k * PANEL_ROWS, dst.length);
+    }
+
+    /** y[i][c] = tile[i*8 + c] * scale[c] + bias[c] for the valid rows and columns (at most 8) of a tile. */
+    private static void store(float[] tile, int rows, int cols, MemorySegment scale, long sOff, MemorySegment bias,
+                              long bOff, MemorySegment y, long yOff, int ldy) {
+        for (int i = 0; i < rows; i++) {
+            long yr = yOff + (long) i * ldy;
+            int c = 0;
+            for (; c + 8 <= cols; c += 8) {
+                FloatVector v = FloatVector.fromArray(S, tile, i * BLOCK_ROWS + c)
+                        .mul(FloatVector.fromMemorySegment(S, scale, 4 * (sOff + c), ORDER));
+                if (bias != null) {
+                    v = v.add(FloatVector.fromMemorySegment(S, bias, 4 * (bOff + c), ORDER));
+                }
+                v.intoMemorySegment(y, 4 * (yr + c), ORDER);
+            }
+            for (; c < cols; c++) {
+                float v = tile[i * BLOCK_ROWS + c] * scale.getAtIndex(FLOAT, sOff + c);
+                y.setAtIndex(FLOAT, yr + c, bias != null ? v + bias.getAtIndex(FLOAT, bOff + c) : v);
+            }
+        }
+    }
+}
