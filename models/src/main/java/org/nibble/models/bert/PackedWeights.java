@@ -83,6 +83,34 @@ final class PackedWeights {
         }
     }
 
+    /**
+     * Writes columns {@code col0 .. col0 + cols - 1} of B from {@code values}, k-major with 16 values per row of B
+     * ({@code values[row * 16 + j]} is B[row][col0 + j], as {@link org.nibble.kernels.quant.QuantPanels#decode}
+     * writes them); col0 a multiple of 16. With 16-column GEMM panels each K block is one bulk copy.
+     */
+    void setPanel(int col0, int cols, float[] values) {
+        int w = org.nibble.kernels.quant.QuantPanels.PANEL_ROWS;
+        if (GemmF32.NR == w && cols == w) {
+            for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+                int row0 = bl * kc, depth = Math.min(kc, k - row0);
+                MemorySegment.copy(values, row0 * w, packed, BertMath.F, 4L * offset(row0, col0), depth * w);
+            }
+            return;
+        }
+        float[] column = new float[k];
+        for (int j = 0; j < cols; j++) {
+            for (int row = 0; row < k; row++) {
+                column[row] = values[row * w + j];
+            }
+            setColumn(col0 + j, column);
+        }
+    }
+
+    /** Sets B[row][col]. */
+    void set(int row, int col, float value) {
+        packed.set(BertMath.F, 4L * offset(row, col), value);
+    }
+
     /** The packed buffer. */
     MemorySegment buffer() {
         return packed;

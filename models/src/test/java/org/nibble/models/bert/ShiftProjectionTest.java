@@ -11,11 +11,11 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The weight-only ShiftQuant projection: fast decode against the reference decode, packed paths against x · W. */
+/** The weight-only ShiftQuant projection: the GEMM-panel decode against the reference decode, both paths against x · W. */
 class ShiftProjectionTest {
     @ParameterizedTest
     @CsvSource({"8, 40, 17", "6, 130, 33", "4, 384, 24", "8, 1, 40", "4, 129, 8"})
-    void fastDecodeEqualsReferenceAndPathsAgree(int bits, int in, int out) {
+    void decodesEqualReferenceAndPathsAgree(int bits, int in, int out) {
         SplittableRandom rng = new SplittableRandom(bits * 1000L + in);
         float[] w = new float[in * out];
         for (int i = 0; i < w.length; i++) {
@@ -30,13 +30,10 @@ class ShiftProjectionTest {
             ShiftProjection p = new ShiftProjection(scope, w, b, in, out, bits);
             assertTrue(p.outliers() >= 1, "the outlier is kept");
             MemorySegment ref = p.decode(a);
-            MemorySegment fast = p.decodeTransposed(a.allocate(4L * in * out, 64));
             double err = 0, norm = 0;
             for (int k = 0; k < in; k++) {
                 for (int n = 0; n < out; n++) {
-                    float r = ref.getAtIndex(BertMath.F, (long) k * out + n);
-                    float f = fast.getAtIndex(BertMath.F, (long) n * in + k);
-                    assertEquals(r, f, 0f, "decode (" + k + ", " + n + ")");
+                    float f = ref.getAtIndex(BertMath.F, (long) k * out + n);
                     if (k == in / 2 && n == out / 2) {
                         assertEquals(30f, f, "outlier exact");
                     }
@@ -57,32 +54,38 @@ class ShiftProjectionTest {
                             pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
                 }
             }
-            // one and three rows: packed multi-row GEMM; more than PACKED_ROWS: decode + FP32 GEMM
+            // one and three rows on the packed codes; one, three and PACKED_ROWS + 1 through the decoded panels
             int many = ShiftProjection.PACKED_ROWS + 1;
             MemorySegment x = a.allocate(4L * many * in, 64);
             for (int e = 0; e < many * in; e++) {
                 x.setAtIndex(BertMath.F, e, (float) rng.nextGaussian());
             }
             MemorySegment y1 = a.allocate(4L * out, 64), y3 = a.allocate(4L * 3 * out, 64);
+            MemorySegment d1 = a.allocate(4L * out, 64), d3 = a.allocate(4L * 3 * out, 64);
             MemorySegment yMany = a.allocate(4L * many * out, 64);
-            p.forward(x, 1, y1);
-            p.forward(x, 3, y3);
+            p.forwardPacked(x, 1, y1);
+            p.forwardPacked(x, 3, y3);
+            p.forwardDecoded(x, 1, d1);
+            p.forwardDecoded(x, 3, d3);
             p.forward(x, many, yMany);
             for (int row : new int[]{0, 2, many - 1}) {
                 for (int n = 0; n < out; n++) {
                     double s = b[n], mag = Math.abs(b[n]);
                     for (int k = 0; k < in; k++) {
-                        double wk = fast.getAtIndex(BertMath.F, (long) n * in + k);
+                        double wk = ref.getAtIndex(BertMath.F, (long) k * out + n);
                         s += x.getAtIndex(BertMath.F, (long) row * in + k) * wk;
                         mag += Math.abs(x.getAtIndex(BertMath.F, (long) row * in + k) * wk);
                     }
                     double tol = 1e-5 * mag + 1e-6;
                     if (row == 0) {
                         assertEquals(s, y1.getAtIndex(BertMath.F, n), tol, "packed, one row, col " + n);
+                        assertEquals(s, d1.getAtIndex(BertMath.F, n), tol, "decoded, one row, col " + n);
                     }
                     if (row < 3) {
                         assertEquals(s, y3.getAtIndex(BertMath.F, (long) row * out + n), tol,
                                 "packed GEMM row " + row + ", col " + n);
+                        assertEquals(s, d3.getAtIndex(BertMath.F, (long) row * out + n), tol,
+                                "decoded row " + row + ", col " + n);
                     }
                     assertEquals(s, yMany.getAtIndex(BertMath.F, (long) row * out + n), tol,
                             "decode + GEMM row " + row + ", col " + n);

@@ -59,207 +59,6 @@ public final class PackedGemv {
         });
     }
 
-    /** Activation rows {@link #gemm} runs against each decoded weight vector. */
-    static final int GEMM_ROWS = 4;
-
-    /**
-     * The multi-row form of {@link #gemv}: {@code y[i][r] = s0 * sum_k code(r,k) * 2^-g[k] * x[i][k]} for {@code m}
-     * activation rows {@code x[i] = x[xOff + i*ldx ..]} and {@code y[i] = y[yOff + i*ldy ..]}; runs on the calling
-     * thread (callers parallelise over row blocks).
-     *
-     * <p>Each packed weight vector is decoded once per {@link #GEMM_ROWS} activation rows and used by all of them:
-     * the rows are first scaled by {@code 2^-g[k]} into a buffer in the field order of {@link PackedFormat} (with
-     * 8-lane vectors that order is the natural one), then one pass over the packed words keeps one accumulator per
-     * activation row (Q6: two, even and odd fields).
-     */
-    public static void gemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
-                            MemorySegment groupIds, long gOff, float s0, MemorySegment x, long xOff, int ldx,
-                            MemorySegment y, long yOff, int ldy) {
-        checkGemm(format, m, rows, cols, w, wOff, groupIds, gOff, x, xOff, ldx, y, yOff, ldy);
-        int kp = PackedFormat.paddedCols(cols);
-        int words = kp / format.codesPerWord();
-        long rowBytes = format.rowBytes(cols);
-        float[] buf = buffer(XS, (GEMM_ROWS + 1) * kp + GEMM_ROWS);
-        int sums = (GEMM_ROWS + 1) * kp;
-        for (int k = 0; k < cols; k++) {
-            buf[k] = Math.scalb(1f, -groupIds.get(BYTE, gOff + k));
-        }
-        for (int r0 = 0; r0 < m; r0 += GEMM_ROWS) {
-            int rr = Math.min(GEMM_ROWS, m - r0);
-            for (int i = 0; i < GEMM_ROWS; i++) {
-                scaledRow(format, cols, kp, buf, i < rr ? xOff + (long) (r0 + i) * ldx : -1, x, kp + i * kp);
-            }
-            for (int r = 0; r < rows; r++) {
-                long wb = wOff + r * rowBytes;
-                if (format == PackedFormat.Q6) {
-                    dot4Q6(w, wb, words, buf, kp, sums);
-                } else {
-                    dot4(w, wb, words, format.bits(), buf, kp, sums);
-                }
-                for (int i = 0; i < rr; i++) {
-                    y.setAtIndex(FLOAT, yOff + (long) (r0 + i) * ldy + r, s0 * buf[sums + i]);
-                }
-            }
-        }
-    }
-
-    /**
-     * The codes of one packed row of {@code cols} codes at byte {@code rowOff} of {@code w}, as floats, into
-     * {@code out[outOff .. outOff + paddedCols(cols))} in natural order (padding codes are 0). With 8-lane vectors the
-     * field order of {@link PackedFormat} is the natural order and whole word vectors are decoded at a time; other
-     * widths decode code by code.
-     */
-    public static void decodeRow(PackedFormat format, int cols, MemorySegment w, long rowOff, float[] out,
-                                 int outOff) {
-        Checks.checkCount("cols", cols);
-        Checks.checkRange("w", w, rowOff, format.rowBytes(cols), 1);
-        int kp = PackedFormat.paddedCols(cols);
-        java.util.Objects.checkFromIndexSize(outOff, kp, out.length);
-        if (L != 8) {
-            PackedGemvScalar.decodeRow(format, cols, w, rowOff, out, outOff);
-            return;
-        }
-        int words = kp / format.codesPerWord();
-        if (format == PackedFormat.Q6) {
-            long hb = rowOff + 4L * words;
-            for (int o = 0; o < words; o += L) {
-                IntVector v = IntVector.fromMemorySegment(SI, w, rowOff + 4L * o, ORDER);
-                IntVector h = IntVector.fromMemorySegment(SI, w, hb + 4L * ((o >>> 5) * 16 + (o & 15)), ORDER);
-                int sh = 30 - 16 * ((o >>> 4) & 1);
-                for (int j = 0; j < 8; j++) {
-                    ((FloatVector) h.lanewise(VectorOperators.LSHL, sh - 2 * j).lanewise(VectorOperators.ASHR, 26)
-                            .and(~15).or(v.lanewise(VectorOperators.LSHR, 4 * j).and(15))
-                            .convert(VectorOperators.I2F, 0)).intoArray(out, outOff + o * 8 + j * L);
-                }
-            }
-            return;
-        }
-        int bits = format.bits(), groups = 8 / bits, sar = 32 - bits;
-        for (int o = 0; o < words; o += L) {
-            IntVector v = IntVector.fromMemorySegment(SI, w, rowOff + 4L * o, ORDER);
-            for (int gr = 0; gr < groups; gr++) {
-                int top = sar - 4 * bits * gr, ob = outOff + 4 * (o * groups + gr * L);
-                for (int j = 0; j < 4; j++) {
-                    ((FloatVector) v.lanewise(VectorOperators.LSHL, top - bits * j)
-                            .lanewise(VectorOperators.ASHR, sar).convert(VectorOperators.I2F, 0))
-                            .intoArray(out, ob + j * L);
-                }
-            }
-        }
-    }
-
-    static void checkGemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
-                          MemorySegment groupIds, long gOff, MemorySegment x, long xOff, int ldx, MemorySegment y,
-                          long yOff, int ldy) {
-        Checks.checkCount("m", m);
-        check(format, rows, cols, w, wOff, groupIds, gOff, x, xOff, y, yOff);
-        Checks.checkMatrix("x", x, xOff, m, cols, ldx, 4);
-        Checks.checkMatrix("y", y, yOff, m, rows, ldy, 4);
-    }
-
-    private static final ThreadLocal<float[]> XS = ThreadLocal.withInitial(() -> new float[0]);
-
-    private static float[] buffer(ThreadLocal<float[]> local, int size) {
-        float[] b = local.get();
-        if (b.length < size) {
-            b = new float[size];
-            local.set(b);
-        }
-        return b;
-    }
-
-    /**
-     * {@code buf[dst + idx] = x[k] * buf[k]} (the row scaled by {@code 2^-g}, kept in {@code buf[0..cols)}) for
-     * every field-order index {@code idx} of k, zero for padding, or all zeros when {@code xRow < 0}.
-     */
-    private static void scaledRow(PackedFormat f, int cols, int kp, float[] buf, long xRow, MemorySegment x,
-                                  int dst) {
-        if (xRow < 0) {
-            java.util.Arrays.fill(buf, dst, dst + kp, 0f);
-            return;
-        }
-        if (L == 8) { // field order == natural order (see PackedFormat)
-            int k = 0;
-            for (; k <= cols - L; k += L) {
-                FloatVector.fromMemorySegment(S, x, 4 * (xRow + k), ORDER).mul(FloatVector.fromArray(S, buf, k))
-                        .intoArray(buf, dst + k);
-            }
-            for (; k < cols; k++) {
-                buf[dst + k] = x.getAtIndex(FLOAT, xRow + k) * buf[k];
-            }
-            java.util.Arrays.fill(buf, dst + cols, dst + kp, 0f);
-            return;
-        }
-        int cpw = f.codesPerWord(), block = 8 * cpw;
-        for (int idx = 0; idx < kp; idx++) {
-            int o = idx / (cpw * L) * L, rest = idx - o * cpw, j = rest / L, wd = o + rest % L;
-            int k = wd / 8 * block + 8 * j + wd % 8;
-            buf[dst + idx] = k < cols ? x.getAtIndex(FLOAT, xRow + k) * buf[k] : 0f;
-        }
-    }
-
-    /**
-     * Q8/Q4 rows against the 4 scaled activation rows at {@code xs[kp + i*kp ..]}; sums to {@code xs[out + i]}. The
-     * fields of a word vector are taken 4 at a time (Q8: one group, Q4: two), so the inner loop has a constant trip
-     * count and unrolls into constant shifts. Row sums by {@code reduceLanes}: each output is one thread's sum, and
-     * the in-order lane sum cost 40% here.
-     */
-    private static void dot4(MemorySegment w, long wb, int words, int bits, float[] xs, int kp, int out) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        int groups = 8 / bits, sar = 32 - bits;
-        for (int o = 0; o < words; o += L) {
-            IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
-            for (int gr = 0; gr < groups; gr++) {
-                int top = sar - 4 * bits * gr, xb = kp + 4 * (o * groups + gr * L);
-                for (int j = 0; j < 4; j++) {
-                    FloatVector c = (FloatVector) v.lanewise(VectorOperators.LSHL, top - bits * j)
-                            .lanewise(VectorOperators.ASHR, sar).convert(VectorOperators.I2F, 0);
-                    int xi = xb + j * L;
-                    a0 = c.fma(xv(xs, xi), a0);
-                    a1 = c.fma(xv(xs, xi + kp), a1);
-                    a2 = c.fma(xv(xs, xi + 2 * kp), a2);
-                    a3 = c.fma(xv(xs, xi + 3 * kp), a3);
-                }
-            }
-        }
-        xs[out] = a0.reduceLanes(VectorOperators.ADD);
-        xs[out + 1] = a1.reduceLanes(VectorOperators.ADD);
-        xs[out + 2] = a2.reduceLanes(VectorOperators.ADD);
-        xs[out + 3] = a3.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Q6 form of {@link #dot4} (decode as in {@link #dotQ6}). */
-    private static void dot4Q6(MemorySegment w, long wb, int words, float[] xs, int kp, int out) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        long hb = wb + 4L * words;
-        for (int o = 0; o < words; o += L) {
-            IntVector v = IntVector.fromMemorySegment(SI, w, wb + 4L * o, ORDER);
-            IntVector h = IntVector.fromMemorySegment(SI, w, hb + 4L * ((o >>> 5) * 16 + (o & 15)), ORDER);
-            int sh = 30 - 16 * ((o >>> 4) & 1);
-            for (int j = 0; j < 8; j += 2) {
-                FloatVector c0 = (FloatVector) h.lanewise(VectorOperators.LSHL, sh - 2 * j)
-                        .lanewise(VectorOperators.ASHR, 26).and(~15)
-                        .or(v.lanewise(VectorOperators.LSHR, 4 * j).and(15)).convert(VectorOperators.I2F, 0);
-                FloatVector c1 = (FloatVector) h.lanewise(VectorOperators.LSHL, sh - 2 * j - 2)
-                        .lanewise(VectorOperators.ASHR, 26).and(~15)
-                        .or(v.lanewise(VectorOperators.LSHR, 4 * j + 4).and(15)).convert(VectorOperators.I2F, 0);
-                int xi = kp + o * 8 + j * L;
-                a0 = c0.fma(xv(xs, xi), a0);
-                b0 = c1.fma(xv(xs, xi + L), b0);
-                a1 = c0.fma(xv(xs, xi + kp), a1);
-                b1 = c1.fma(xv(xs, xi + kp + L), b1);
-                a2 = c0.fma(xv(xs, xi + 2 * kp), a2);
-                b2 = c1.fma(xv(xs, xi + 2 * kp + L), b2);
-                a3 = c0.fma(xv(xs, xi + 3 * kp), a3);
-                b3 = c1.fma(xv(xs, xi + 3 * kp + L), b3);
-            }
-        }
-        xs[out] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        xs[out + 1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        xs[out + 2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        xs[out + 3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
-    }
-
     static void check(PackedFormat format, int rows, int cols, MemorySegment w, long wOff, MemorySegment groupIds,
                       long gOff, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         if (format == null) {
@@ -274,6 +73,15 @@ public final class PackedGemv {
     }
 
     private static final ThreadLocal<float[]> XP = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] buffer(ThreadLocal<float[]> local, int size) {
+        float[] b = local.get();
+        if (b.length < size) {
+            b = new float[size];
+            local.set(b);
+        }
+        return b;
+    }
 
     /** x' = x * 2^-g in the field order of {@link PackedFormat}, zero-padded (a grow-only buffer of this thread). */
     private static float[] permuted(PackedFormat f, int cols, MemorySegment groupIds, long gOff, MemorySegment x,

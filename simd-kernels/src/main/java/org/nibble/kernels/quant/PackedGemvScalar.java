@@ -25,24 +25,4 @@ public final class PackedGemvScalar {
             y.setAtIndex(FLOAT, yOff + r, (float) (s0 * acc));
         }
     }
-
-    /** See {@link PackedGemv#gemm}. */
-    public static void gemm(PackedFormat format, int m, int rows, int cols, MemorySegment w, long wOff,
-                            MemorySegment groupIds, long gOff, float s0, MemorySegment x, long xOff, int ldx,
-                            MemorySegment y, long yOff, int ldy) {
-        PackedGemv.checkGemm(format, m, rows, cols, w, wOff, groupIds, gOff, x, xOff, ldx, y, yOff, ldy);
-        for (int i = 0; i < m; i++) {
-            gemv(format, rows, cols, w, wOff, groupIds, gOff, s0, x, xOff + (long) i * ldx, y, yOff + (long) i * ldy);
-        }
-    }
-
-    /** See {@link PackedGemv#decodeRow}. */
-    public static void decodeRow(PackedFormat format, int cols, MemorySegment w, long rowOff, float[] out,
-                                 int outOff) {
-        int kp = PackedFormat.paddedCols(cols);
-        java.util.Objects.checkFromIndexSize(outOff, kp, out.length);
-        for (int k = 0; k < kp; k++) {
-            out[outOff + k] = k < cols ? format.code(w, rowOff, cols, k) : 0f;
-        }
-    }
 }

@@ -411,26 +411,39 @@ public final class QuantPanels {
         scales(groupIds, gOff, n, k, kp, r0, sc);
         FloatVector col0 = columnScale(scale, sOff, r0, n), col1 = columnScale(scale, sOff, r0 + BLOCK_ROWS, n);
         long pb = pOff + panel * panelBytes(format, k);
+        // one loop per format: a switch inside the loop merges vectors from its branches, and C2 boxes them
         for (int p = 0; p < k; p++) {
-            for (int h = 0; h < 2; h++) {
-                IntVector codes = switch (format) {
-                    case Q8 -> (IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8 * h, ORDER)
-                            .convertShape(VectorOperators.B2I, SI, 0);
-                    case Q4 -> IntVector.fromMemorySegment(SI, panels, pb + 64L * (p >>> 3) + 32 * h, ORDER)
-                            .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
-                    case Q6 -> {
-                        int f = p & 15;
-                        long gb = pb + 192L * (p >>> 4) + 32 * h;
-                        yield IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER)
-                                .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26)
-                                .and(~15).or(IntVector.fromMemorySegment(SI, panels, gb + 64L * (f >>> 3), ORDER)
-                                        .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
-                    }
-                };
-                ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]).mul(h == 0 ? col0 : col1)
-                        .intoArray(dst, dOff + p * PANEL_ROWS + h * BLOCK_ROWS);
+            int d = dOff + p * PANEL_ROWS;
+            if (format == PackedFormat.Q8) {
+                decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p, ORDER)
+                        .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p], col0, dst, d);
+                decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8, ORDER)
+                        .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+            } else if (format == PackedFormat.Q4) {
+                long wb = pb + 64L * (p >>> 3);
+                int shl = 28 - 4 * (p & 7);
+                decoded(IntVector.fromMemorySegment(SI, panels, wb, ORDER).lanewise(VectorOperators.LSHL, shl)
+                        .lanewise(VectorOperators.ASHR, 28), sc[2 * p], col0, dst, d);
+                decoded(IntVector.fromMemorySegment(SI, panels, wb + 32, ORDER).lanewise(VectorOperators.LSHL, shl)
+                        .lanewise(VectorOperators.ASHR, 28), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+            } else {
+                // field f: ((H << (30 - 2f)) >> 26) & ~15 (signed high bits times 16) | (L >>> 4(f % 8)) & 15
+                int f = p & 15, shl = 30 - 2 * f, shr = 4 * (f & 7);
+                long gb = pb + 192L * (p >>> 4), lo = gb + 64L * (f >>> 3);
+                decoded(IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER).lanewise(VectorOperators.LSHL, shl)
+                        .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo,
+                                ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p], col0, dst, d);
+                decoded(IntVector.fromMemorySegment(SI, panels, gb + 160, ORDER).lanewise(VectorOperators.LSHL, shl)
+                        .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels,
+                                lo + 32, ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p + 1], col1, dst,
+                        d + BLOCK_ROWS);
             }
         }
+    }
+
+    /** {@code dst[d..d+8) = float(codes) * s * col}. */
+    private static void decoded(IntVector codes, float s, FloatVector col, float[] dst, int d) {
+        ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(s).mul(col).intoArray(dst, d);
     }
 
     /** scale[r0 .. r0+8) as a vector, zero past n. */
