@@ -81,7 +81,12 @@ public class QuantPanelsBench {
             gemm(fs[f], f);
             check(fs[f] + " panels", f);
         }
-        decodedPanels = arena.allocate(4L * GemmF32.packedBSize(k, n), 64);
+        if (GemmF32.NR != QuantPanels.PANEL_ROWS) {
+            throw new IllegalStateException("decoded_q4 needs 16-column GEMM panels, this machine's are "
+                    + GemmF32.NR);
+        }
+        decodedPanels = arena.allocate(4L * k * n, 64);
+        px = arena.allocate(4L * GemmF32.packedASize(rows, Math.min(k, GemmF32.KC)), 64);
         panel = new float[QuantPanels.PANEL_ROWS * k];
         decoded_q4();
         check("Q4 decoded", 2);
@@ -127,29 +132,29 @@ public class QuantPanelsBench {
         gemm(PackedFormat.Q4, 2);
     }
 
-    /** Q4 decoded into a contiguous [n / 16][k][16] buffer (GemmF32's packed B when k <= KC), then the FP32 GEMM. */
+    /**
+     * Q4 decoded panel by panel, each copied into GEMM packed-B blocks of at most {@link GemmF32#KC} inputs (block b:
+     * panel p at element {@code k0 * n + p * 16 * depth}), then the packed FP32 GEMM block by block.
+     */
     @Benchmark
     public void decoded_q4() {
-        for (int p = 0; p < n / QuantPanels.PANEL_ROWS; p++) {
+        int blocks = (k + GemmF32.KC - 1) / GemmF32.KC, kc = (k + blocks - 1) / blocks, w = QuantPanels.PANEL_ROWS;
+        for (int p = 0; p < n / w; p++) {
             QuantPanels.decode(PackedFormat.Q4, n, k, panels[2], 0, groups, 0, scale, 0, p, panel, 0);
-            MemorySegment.copy(panel, 0, decodedPanels, FLOAT, 4L * p * panel.length, panel.length);
+            for (int b = 0; b < blocks; b++) {
+                int k0 = b * kc, depth = Math.min(kc, k - k0);
+                MemorySegment.copy(panel, k0 * w, decodedPanels, FLOAT, 4L * ((long) k0 * n + (long) p * w * depth),
+                        depth * w);
+            }
         }
-        if (k <= GemmF32.KC && GemmF32.NR == QuantPanels.PANEL_ROWS) {
-            GemmF32.multiplyPacked(rows, n, k, 1f, packedX(), 0, decodedPanels, 0, 0f, y, 0, n);
-        } else {
-            GemmF32.gemm(false, false, rows, n, k, 1f, x, 0, k, decodedPanels, 0, n, 0f, y, 0, n);
+        for (int b = 0; b < blocks; b++) {
+            int k0 = b * kc, depth = Math.min(kc, k - k0);
+            GemmF32.packA(false, x, 0, k, 0, k0, rows, depth, px, 0);
+            GemmF32.multiplyPacked(rows, n, depth, 1f, px, 0, decodedPanels, (long) k0 * n, b == 0 ? 0f : 1f, y, 0, n);
         }
     }
 
     private MemorySegment px;
-
-    private MemorySegment packedX() {
-        if (px == null) {
-            px = arena.allocate(4L * GemmF32.packedASize(rows, k), 64);
-        }
-        GemmF32.packA(false, x, 0, k, 0, 0, rows, k, px, 0);
-        return px;
-    }
 
     /** y = x · Wᵀ in FP32 (W [n, k] row-major). */
     @Benchmark
