@@ -414,33 +414,51 @@ public final class QuantPanels {
         scales(groupIds, gOff, n, k, kp, r0, sc);
         FloatVector col0 = columnScale(scale, sOff, r0, n), col1 = columnScale(scale, sOff, r0 + BLOCK_ROWS, n);
         long pb = pOff + panel * panelBytes(format, k);
-        // one loop per format: a switch inside the loop merges vectors from its branches, and C2 boxes them
+        // one method per format: a switch inside the loop merges vectors from its branches (C2 boxes them), and one
+        // method for all formats compiles with whichever formats ran first (a later one deoptimized it to 2x slower)
+        switch (format) {
+            case Q8 -> decodeQ8(k, panels, pb, sc, col0, col1, dst, dOff);
+            case Q4 -> decodeQ4(k, panels, pb, sc, col0, col1, dst, dOff);
+            case Q6 -> decodeQ6(k, panels, pb, sc, col0, col1, dst, dOff);
+        }
+    }
+
+    private static void decodeQ8(int k, MemorySegment panels, long pb, float[] sc, FloatVector col0, FloatVector col1,
+                                 float[] dst, int dOff) {
         for (int p = 0; p < k; p++) {
             int d = dOff + p * PANEL_ROWS;
-            if (format == PackedFormat.Q8) {
-                decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p, ORDER)
-                        .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p], col0, dst, d);
-                decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8, ORDER)
-                        .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
-            } else if (format == PackedFormat.Q4) {
-                long wb = pb + 64L * (p >>> 3);
-                int shl = 28 - 4 * (p & 7);
-                decoded(IntVector.fromMemorySegment(SI, panels, wb, ORDER).lanewise(VectorOperators.LSHL, shl)
-                        .lanewise(VectorOperators.ASHR, 28), sc[2 * p], col0, dst, d);
-                decoded(IntVector.fromMemorySegment(SI, panels, wb + 32, ORDER).lanewise(VectorOperators.LSHL, shl)
-                        .lanewise(VectorOperators.ASHR, 28), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
-            } else {
-                // field f: ((H << (30 - 2f)) >> 26) & ~15 (signed high bits times 16) | (L >>> 4(f % 8)) & 15
-                int f = p & 15, shl = 30 - 2 * f, shr = 4 * (f & 7);
-                long gb = pb + 192L * (p >>> 4), lo = gb + 64L * (f >>> 3);
-                decoded(IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER).lanewise(VectorOperators.LSHL, shl)
-                        .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo,
-                                ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p], col0, dst, d);
-                decoded(IntVector.fromMemorySegment(SI, panels, gb + 160, ORDER).lanewise(VectorOperators.LSHL, shl)
-                        .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels,
-                                lo + 32, ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p + 1], col1, dst,
-                        d + BLOCK_ROWS);
-            }
+            decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p], col0, dst, d);
+            decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+        }
+    }
+
+    private static void decodeQ4(int k, MemorySegment panels, long pb, float[] sc, FloatVector col0, FloatVector col1,
+                                 float[] dst, int dOff) {
+        for (int p = 0; p < k; p++) {
+            int d = dOff + p * PANEL_ROWS, shl = 28 - 4 * (p & 7);
+            long wb = pb + 64L * (p >>> 3);
+            decoded(IntVector.fromMemorySegment(SI, panels, wb, ORDER).lanewise(VectorOperators.LSHL, shl)
+                    .lanewise(VectorOperators.ASHR, 28), sc[2 * p], col0, dst, d);
+            decoded(IntVector.fromMemorySegment(SI, panels, wb + 32, ORDER).lanewise(VectorOperators.LSHL, shl)
+                    .lanewise(VectorOperators.ASHR, 28), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+        }
+    }
+
+    /** Field f: {@code ((H << (30 - 2f)) >> 26) & ~15} (signed high bits times 16) | {@code (L >>> 4(f % 8)) & 15}. */
+    private static void decodeQ6(int k, MemorySegment panels, long pb, float[] sc, FloatVector col0, FloatVector col1,
+                                 float[] dst, int dOff) {
+        for (int p = 0; p < k; p++) {
+            int d = dOff + p * PANEL_ROWS, f = p & 15, shl = 30 - 2 * f, shr = 4 * (f & 7);
+            long gb = pb + 192L * (p >>> 4), lo = gb + 64L * (f >>> 3);
+            decoded(IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER).lanewise(VectorOperators.LSHL, shl)
+                    .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo, ORDER)
+                            .lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p], col0, dst, d);
+            decoded(IntVector.fromMemorySegment(SI, panels, gb + 160, ORDER).lanewise(VectorOperators.LSHL, shl)
+                    .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo + 32,
+                            ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p + 1], col1, dst,
+                    d + BLOCK_ROWS);
         }
     }
 
