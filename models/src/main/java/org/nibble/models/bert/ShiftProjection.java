@@ -29,8 +29,8 @@ import static org.nibble.models.bert.BertMath.F;
  * </pre>
  * Two paths: up to {@link #PACKED_ROWS} activation rows against a big matrix run on the packed codes
  * ({@link QuantPanels#gemm}, decoded in registers; the packed codes are the only weight bytes read); otherwise the
- * codes are decoded to FP32 GEMM panels once per call into a scratch ({@link QuantPanels#decode}, one bulk copy per
- * panel) and the FP32 GEMM runs on them (see {@link #DECODE_BYTES}).
+ * codes are decoded to FP32 GEMM panels once per call into a scratch ({@link QuantPanels#decode}, bulk-copied per
+ * panel and K block) and the FP32 GEMM runs on them (see {@link #DECODE_BYTES}).
  */
 final class ShiftProjection implements Projection {
     /** Output rows per quantization block (own base scale and group ids). */
@@ -45,10 +45,10 @@ final class ShiftProjection implements Projection {
     /**
      * Only matrices whose FP32 form is bigger than this run on the packed codes. Below it the decoded panels stay in
      * cache, and decode + FP32 GEMM was the faster path at every row count measured on this AVX2 machine (MiniLM,
-     * 2 to 128 tokens: 4.3 vs 6.8 ms at 2 tokens, Q8); at 4096 x 4096 the packed GEMM was ~2x faster for 2-12 rows.
+     * 2 to 128 tokens: 4.3 vs 6.8 ms per forward at 2 tokens, Q8); at 4096 x 4096 with 12 rows the packed GEMM took
+     * 11.9 ms (Q4) against 15.7 for decode + FP32 GEMM (QuantPanelsBench, 1 thread).
      */
     static final long DECODE_BYTES = 8L << 20;
-
 
     private final int in;
     private final int out;
@@ -259,9 +259,9 @@ final class ShiftProjection implements Projection {
                 DECODED.set(panel);
             }
             for (int p = lo; p < hi; p++) {
+                int col0 = p * QuantPanels.PANEL_ROWS;
                 QuantPanels.decode(format, out, in, panels, 0, groupIds, 0, colScale, 0, p, panel, 0);
-                pw.setPanel(p * QuantPanels.PANEL_ROWS, Math.min(QuantPanels.PANEL_ROWS, out - p * QuantPanels.PANEL_ROWS),
-                        panel);
+                pw.setPanel(col0, Math.min(QuantPanels.PANEL_ROWS, out - col0), panel);
             }
         });
         for (int e = 0; e < outVal.length; e++) {

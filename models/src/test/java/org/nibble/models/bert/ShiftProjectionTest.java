@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The weight-only ShiftQuant projection: the GEMM-panel decode against the reference decode, both paths against x · W. */
+/** The weight-only ShiftQuant projection: the panel decode against the reference decode, both paths against x · W. */
 class ShiftProjectionTest {
     @ParameterizedTest
     @CsvSource({"8, 40, 17", "6, 130, 33", "4, 384, 24", "8, 1, 40", "4, 129, 8"})

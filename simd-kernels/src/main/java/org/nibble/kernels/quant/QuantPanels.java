@@ -38,13 +38,13 @@ import static org.nibble.kernels.Simd.ORDER;
  *
  * <p><b>Kernel.</b> A GEMM micro-kernel of 12 activation rows x 8 output rows (one block, 12 accumulators) with B
  * decoded on the fly: per k, one weight vector is decoded (Q8: sign-extend 8 bytes; Q4: a shift left and an
- * arithmetic shift right of a word vector; Q6: the same on the high-bits word, masked and or'ed with a nibble), converted
- * to float and multiplied by the block's {@code 2^-g[k]}; 12 broadcast activations then take 12 FMAs. No horizontal
- * sums. Activations are packed once per call into 12-row k-major panels; panels of output rows run in parallel.
- * Measured on this AVX2 machine (QuantPanelsBench, 12 rows, 1 thread): Q8 40, Q4 34, Q6 27 GFLOP/s, against 36
- * (1536 x 384) and 20 (4096 x 4096) for the FP32 GEMM. The decode takes FMA-port slots, so when the FP32 panels fit
- * in cache, decoding once ({@link #decode}) and running the FP32 GEMM is as fast or faster. Needs 8-lane (256-bit or
- * wider) vectors; with narrower ones it runs {@link QuantPanelsScalar}.
+ * arithmetic shift right of a word vector; Q6: the same on the high-bits word, masked and or'ed with a nibble),
+ * converted to float and multiplied by the block's {@code 2^-g[k]}; 12 broadcast activations then take 12 FMAs. No
+ * horizontal sums. Activations are packed once per call into 12-row k-major panels; panels of output rows run in
+ * parallel. Measured on this AVX2 machine (QuantPanelsBench, 12 rows, 1 thread): Q8 40, Q4 34, Q6 27 GFLOP/s,
+ * against 36 (1536 x 384) and 20 (4096 x 4096) for the FP32 GEMM. The decode takes FMA-port slots, so when the FP32
+ * panels fit in cache, decoding once ({@link #decode}) and running the FP32 GEMM is as fast or faster. Needs 8-lane
+ * (256-bit or wider) vectors; with narrower ones it runs {@link QuantPanelsScalar}.
  */
 public final class QuantPanels {
     private QuantPanels() {
@@ -397,9 +397,9 @@ public final class QuantPanels {
     }
 
     /**
-     * Panel {@code panel} of the layout decoded to F32, k-major: {@code dst[dOff + p*16 + j] = code(r, p) * 2^-g[r/8][p]
-     * * scale[r]} for r = 16 * panel + j, p < k (0 for rows past n) - a {@link org.nibble.kernels.GemmF32} packed-B
-     * panel when its NR is 16. Arguments as in {@link #gemm}.
+     * Panel {@code panel} of the layout decoded to F32, k-major:
+     * {@code dst[dOff + p*16 + j] = code(r, p) * 2^-g[r/8][p] * scale[r]} for r = 16 * panel + j, p < k (0 for rows
+     * past n): a {@link org.nibble.kernels.GemmF32} packed-B panel when its NR is 16. Arguments as in {@link #gemm}.
      */
     public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
                               MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,

@@ -94,7 +94,8 @@ class QuantPanelsTest {
                 // the product from the codes, independent of both kernels
                 double acc = 0, mag = 0;
                 for (int kk = 0; kk < k; kk++) {
-                    double w = codes.get(BYTE, (long) r * k + kk) * Math.pow(2, -g.get(BYTE, 1 + (long) (r / 8) * k + kk));
+                    double w = codes.get(BYTE, (long) r * k + kk)
+                            * Math.pow(2, -g.get(BYTE, 1 + (long) (r / 8) * k + kk));
                     double t = w * x.getAtIndex(FLOAT, 1 + (long) i * ldx + kk);
                     acc += t;
                     mag += Math.abs(t);
@@ -154,11 +155,11 @@ class QuantPanelsTest {
     @Test
     void gemmNamesTheWrongArgument() {
         MemorySegment p = alloc(QuantPanels.bytes(PackedFormat.Q8, 16, 16));
-        RuntimeException e = assertThrows(IndexOutOfBoundsException.class, () -> QuantPanels.gemm(PackedFormat.Q8, 2, 16, 16, p, 0,
-                alloc(32), 0, alloc(64), 0, null, 0, alloc(4 * 31), 0, 16, alloc(4 * 32), 0, 16));
-        assertTrue(e.getMessage().contains("x"), e.getMessage());
+        RuntimeException e = assertThrows(IndexOutOfBoundsException.class, () -> QuantPanels.gemm(PackedFormat.Q8,
+                2, 16, 16, p, 0, alloc(32), 0, alloc(64), 0, null, 0, alloc(4 * 31), 0, 16, alloc(4 * 32), 0, 16));
+        assertTrue(e.getMessage().startsWith("x:"), e.getMessage());
         e = assertThrows(IndexOutOfBoundsException.class, () -> QuantPanels.gemm(PackedFormat.Q8, 2, 16, 16, p, 0,
                 alloc(31), 0, alloc(64), 0, null, 0, alloc(4 * 32), 0, 16, alloc(4 * 32), 0, 16));
-        assertTrue(e.getMessage().contains("groupIds"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("groupIds:"), e.getMessage());
     }
 }
