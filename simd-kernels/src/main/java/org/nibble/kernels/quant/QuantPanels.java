@@ -233,8 +233,8 @@ public final class QuantPanels {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * x packed into k-major panels of 6 rows ({@code pa[(t*kp + p)*6 + i] = x[6t + i][p]}, zero for missing rows
-     * and for p >= k), in this thread's scratch. Rows are bulk-copied to a heap array and interleaved there.
+     * x packed into k-major panels of 12 rows ({@code pa[(t*kp + p)*12 + i] = x[12t + i][p]}, zero for missing
+     * rows and for p >= k), in this thread's scratch. Rows are bulk-copied to a heap array and interleaved there.
      */
     private static MemorySegment packActivations(int m, int k, int kp, MemorySegment x, long xOff, int ldx) {
         Scratch s = SCRATCH.get().fit(kp);
@@ -467,13 +467,9 @@ public final class QuantPanels {
         ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(s).mul(col).intoArray(dst, d);
     }
 
-    /** scale[r0 .. r0+8) as a vector, zero past n. */
+    /** scale[r0 .. r0+8) as a vector, zero past n (a masked load: no lane past n is read). */
     private static FloatVector columnScale(MemorySegment scale, long sOff, int r0, int n) {
-        float[] v = new float[BLOCK_ROWS];
-        for (int j = 0; j < BLOCK_ROWS && r0 + j < n; j++) {
-            v[j] = scale.getAtIndex(FLOAT, sOff + r0 + j);
-        }
-        return FloatVector.fromArray(S, v, 0);
+        return FloatVector.fromMemorySegment(S, scale, 4 * (sOff + r0), ORDER, S.indexInRange(0, n - r0));
     }
 
     static void checkDecode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
