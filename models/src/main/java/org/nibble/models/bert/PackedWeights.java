@@ -71,18 +71,6 @@ final class PackedWeights {
         return blockOff[bl] + (long) panel * GemmF32.NR * depth + (long) p * GemmF32.NR + (col - panel * GemmF32.NR);
     }
 
-    /** Writes column {@code col} of B (all k rows, from {@code values[0..k)}) into the packed layout. */
-    void setColumn(int col, float[] values) {
-        int panel = col / GemmF32.NR, j = col - panel * GemmF32.NR;
-        for (int bl = 0; bl + 1 < blockOff.length; bl++) {
-            int row0 = bl * kc, depth = Math.min(kc, k - row0);
-            long base = 4L * (blockOff[bl] + (long) panel * GemmF32.NR * depth + j);
-            for (int p = 0; p < depth; p++) {
-                packed.set(BertMath.F, base + 4L * GemmF32.NR * p, values[row0 + p]);
-            }
-        }
-    }
-
     /**
      * Writes columns {@code col0 .. col0 + cols - 1} of B from {@code values}, k-major with 16 values per row of B
      * ({@code values[row * 16 + j]} is B[row][col0 + j], as {@link org.nibble.kernels.quant.QuantPanels#decode}
@@ -97,12 +85,16 @@ final class PackedWeights {
             }
             return;
         }
-        float[] column = new float[k];
+        // other panel widths: column by column, element by element
         for (int j = 0; j < cols; j++) {
-            for (int row = 0; row < k; row++) {
-                column[row] = values[row * w + j];
+            int col = col0 + j, panel = col / GemmF32.NR, jj = col - panel * GemmF32.NR;
+            for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+                int row0 = bl * kc, depth = Math.min(kc, k - row0);
+                long base = 4L * (blockOff[bl] + (long) panel * GemmF32.NR * depth + jj);
+                for (int p = 0; p < depth; p++) {
+                    packed.set(BertMath.F, base + 4L * GemmF32.NR * p, values[(row0 + p) * w + j]);
+                }
             }
-            setColumn(col0 + j, column);
         }
     }
 

@@ -277,16 +277,14 @@ public final class QuantPanels {
      * {@code bb} of {@code pb} (a panel base, plus 8 bytes for the second block in Q8, 32 in Q4 / Q6); the block's
      * factors {@code 2^-g[p]} are {@code sc[2p + h]}. One flat loop over k with 12 accumulators (C2 keeps them in
      * registers in a single loop; nested field loops or a format switch inside the loop ran at half speed or less, so
-     * each format has its own copy of the loop): per k one weight vector is decoded and serves 12 FMAs.
-     * Q8 decode: sign-extend 8 code bytes.
+     * each format has its own copy of the loop): per k one weight vector is decoded ({@link #q8}) and serves 12 FMAs.
      */
     private static void kernelQ8(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            FloatVector b = ((FloatVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
-                    .convertShape(VectorOperators.B2I, SI, 0).convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            FloatVector b = ((FloatVector) q8(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -315,15 +313,13 @@ public final class QuantPanels {
         c11.intoArray(tile, 88);
     }
 
-    /** {@link #kernelQ8} for Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
+    /** {@link #kernelQ8} for Q4 ({@link #q4}). */
     private static void kernelQ4(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            FloatVector b = ((FloatVector) IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
-                    .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28)
-                    .convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            FloatVector b = ((FloatVector) q4(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -352,22 +348,13 @@ public final class QuantPanels {
         c11.intoArray(tile, 88);
     }
 
-    /**
-     * {@link #kernelQ8} for Q6: field f = p % 16 of group p / 16 is {@code ((H << (30 - 2f)) >> 26) & ~15} (the signed
-     * high bits times 16) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
-     */
+    /** {@link #kernelQ8} for Q6 ({@link #q6}). */
     private static void kernelQ6(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            int f = p & 15;
-            long gb = bb + 192L * (p >>> 4);
-            FloatVector b = ((FloatVector) IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
-                    .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26).and(~15)
-                    .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
-                            .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15))
-                    .convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
+            FloatVector b = ((FloatVector) q6(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[2 * p + h]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -427,39 +414,55 @@ public final class QuantPanels {
                                  float[] dst, int dOff) {
         for (int p = 0; p < k; p++) {
             int d = dOff + p * PANEL_ROWS;
-            decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p, ORDER)
-                    .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p], col0, dst, d);
-            decoded((IntVector) ByteVector.fromMemorySegment(SB, panels, pb + 16L * p + 8, ORDER)
-                    .convertShape(VectorOperators.B2I, SI, 0), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+            decoded(q8(panels, pb, p), sc[2 * p], col0, dst, d);
+            decoded(q8(panels, pb + 8, p), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
         }
     }
 
     private static void decodeQ4(int k, MemorySegment panels, long pb, float[] sc, FloatVector col0, FloatVector col1,
                                  float[] dst, int dOff) {
         for (int p = 0; p < k; p++) {
-            int d = dOff + p * PANEL_ROWS, shl = 28 - 4 * (p & 7);
-            long wb = pb + 64L * (p >>> 3);
-            decoded(IntVector.fromMemorySegment(SI, panels, wb, ORDER).lanewise(VectorOperators.LSHL, shl)
-                    .lanewise(VectorOperators.ASHR, 28), sc[2 * p], col0, dst, d);
-            decoded(IntVector.fromMemorySegment(SI, panels, wb + 32, ORDER).lanewise(VectorOperators.LSHL, shl)
-                    .lanewise(VectorOperators.ASHR, 28), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
+            int d = dOff + p * PANEL_ROWS;
+            decoded(q4(panels, pb, p), sc[2 * p], col0, dst, d);
+            decoded(q4(panels, pb + 32, p), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
         }
     }
 
-    /** Field f: {@code ((H << (30 - 2f)) >> 26) & ~15} (signed high bits times 16) | {@code (L >>> 4(f % 8)) & 15}. */
     private static void decodeQ6(int k, MemorySegment panels, long pb, float[] sc, FloatVector col0, FloatVector col1,
                                  float[] dst, int dOff) {
         for (int p = 0; p < k; p++) {
-            int d = dOff + p * PANEL_ROWS, f = p & 15, shl = 30 - 2 * f, shr = 4 * (f & 7);
-            long gb = pb + 192L * (p >>> 4), lo = gb + 64L * (f >>> 3);
-            decoded(IntVector.fromMemorySegment(SI, panels, gb + 128, ORDER).lanewise(VectorOperators.LSHL, shl)
-                    .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo, ORDER)
-                            .lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p], col0, dst, d);
-            decoded(IntVector.fromMemorySegment(SI, panels, gb + 160, ORDER).lanewise(VectorOperators.LSHL, shl)
-                    .lanewise(VectorOperators.ASHR, 26).and(~15).or(IntVector.fromMemorySegment(SI, panels, lo + 32,
-                            ORDER).lanewise(VectorOperators.LSHR, shr).and(15)), sc[2 * p + 1], col1, dst,
-                    d + BLOCK_ROWS);
+            int d = dOff + p * PANEL_ROWS;
+            decoded(q6(panels, pb, p), sc[2 * p], col0, dst, d);
+            decoded(q6(panels, pb + 32, p), sc[2 * p + 1], col1, dst, d + BLOCK_ROWS);
         }
+    }
+
+    // The codes of input p for the 8 rows of one block, as int lanes; bb is the panel base (plus 8 bytes for the
+    // second block in Q8, 32 in Q4 / Q6). Small enough for C2 to inline into every loop that calls them.
+
+    /** Q8: sign-extend the 8 code bytes at {@code bb + 16p}. */
+    private static IntVector q8(MemorySegment pb, long bb, int p) {
+        return (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
+                .convertShape(VectorOperators.B2I, SI, 0);
+    }
+
+    /** Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
+    private static IntVector q4(MemorySegment pb, long bb, int p) {
+        return IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
+                .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
+    }
+
+    /**
+     * Q6: field f = p % 16 of group p / 16 is {@code ((H << (30 - 2f)) >> 26) & ~15} (the signed high bits times 16,
+     * from the group's third step) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
+     */
+    private static IntVector q6(MemorySegment pb, long bb, int p) {
+        int f = p & 15;
+        long gb = bb + 192L * (p >>> 4);
+        return IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
+                .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26).and(~15)
+                .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
+                        .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
     }
 
     /** {@code dst[d..d+8) = float(codes) * s * col}. */
