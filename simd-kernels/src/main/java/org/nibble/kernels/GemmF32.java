@@ -407,19 +407,36 @@ public final class GemmF32 {
                 int mr = Math.min(MR, mc - ir);
                 long ab = (paOff + (long) ir * kc) * 4;
                 long cb = (cOff + (long) ir * ldc + jr) * 4;
+                kernel(kc, pa, ab, pb, bb, tile);
                 if (mr == MR && nr == NR) {
-                    kernel(kc, pa, ab, pb, bb, c, cb, ldcBytes, alpha, beta);
+                    mergeFull(tile, alpha, beta, c, cb, ldcBytes);
                 } else {
-                    kernel(kc, pa, ab, pb, bb, tile, 0, NR * 4, 1f, 0f);
                     mergeTile(tile, mr, nr, alpha, beta, c, cb, ldcBytes);
                 }
             }
         }
     }
 
+    /** Full tiles: C = alpha * tile + beta * C (one fused multiply-add per vector when C is read). */
+    private static void mergeFull(MemorySegment tile, float alpha, float beta, MemorySegment c, long cb,
+                                  long ldcBytes) {
+        FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+        boolean readC = beta != 0;
+        for (int i = 0; i < MR; i++) {
+            long row = cb + i * ldcBytes;
+            for (int j = 0; j < NR; j += L) {
+                FloatVector r = FloatVector.fromMemorySegment(S, tile, 4L * (i * NR + j), ORDER).mul(va);
+                if (readC) {
+                    r = FloatVector.fromMemorySegment(S, c, row + 4L * j, ORDER).fma(vb, r);
+                }
+                r.intoMemorySegment(c, row + 4L * j, ORDER);
+            }
+        }
+    }
+
     /**
-     * Edge tiles: the kernel wrote the full MR x NR tile to scratch; C = alpha * tile + beta * C for the valid
-     * mr x nr corner, with masked vector accesses and exactly the operations of {@link #store}.
+     * Edge tiles: the valid mr x nr corner of {@link #mergeFull}, with masked vector accesses and exactly its
+     * operations.
      */
     private static void mergeTile(MemorySegment tile, int mr, int nr, float alpha, float beta, MemorySegment c,
                                   long cb, long ldcBytes) {
@@ -439,23 +456,28 @@ public final class GemmF32 {
     }
 
     /**
-     * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop. A and B
-     * are k-major micro-panels (step p of A at ab + p*MR*4, of B at bb + p*NR*4): one base offset per operand, which
-     * C2 strength-reduces and bounds-checks once (a row-major A with six row pointers ran at half speed).
+     * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop, then
+     * go to {@code tile} (MR x NR row-major, per-thread scratch) for {@link #mergeFull} or {@link #mergeTile}. A and
+     * B are k-major micro-panels (step p of A at ab + p*MR*4, of B at bb + p*NR*4).
      *
-     * <p>The method (about 680 bytes of bytecode) is deliberately not inlined into its caller: it takes and returns
-     * no vectors, so nothing is boxed at the call, and every Vector API call inside it is intrinsified (checked with
-     * {@code -XX:+PrintInlining} and the disassembled C2 code: 2 loads, 6 {@code vbroadcastss}, 12 {@code vfmadd231ps}
-     * and no allocation per k step). Unrolling the k loop by hand made C2 box accumulators (6x slower): keep the body
-     * as it is.
+     * <p>The shape of this method is measured, not style (C2 in JDK 25, one Zen 3 core, L2-resident panels; GFLOP/s
+     * at kc = 96 / 384 / 1024):
+     * <ul>
+     *   <li>The loop walks the two byte offsets themselves ({@code ao += MR * 4}); the 6 scalar loads of A then need
+     *   no bounds check in the loop. Offsets computed from an int counter ({@code ab + p * MR * 4}) kept a check per
+     *   A load (the stride 24 is not a power of two) and ran 70 / 77 / 79.</li>
+     *   <li>Only Vector API calls (always inlined) take a vector. Storing through a small helper method, as before,
+     *   passed C2's NodeCountInliningCutoff: 7 of the 12 calls were not inlined and boxed their vector arguments,
+     *   ~100 ns and ~700 bytes per tile (19.6 MB per 128-token MiniLM forward); 62 / 85 / 92 then, 82 / 94 / 97
+     *   now.</li>
+     *   <li>Unrolling the k loop by hand made C2 box accumulators (6x slower): keep the body as it is.</li>
+     * </ul>
      */
-    private static void kernel(int kc, MemorySegment pa, long ab, MemorySegment pb, long bb, MemorySegment c,
-                               long cb, long ldcBytes, float alpha, float beta) {
+    private static void kernel(int kc, MemorySegment pa, long ab, MemorySegment pb, long bb, MemorySegment tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int p = 0; p < kc; p++) {
-            long bo = bb + (long) p * (NR * 4);
-            long ao = ab + (long) p * (MR * 4);
+        long aEnd = ab + (long) kc * (MR * 4);
+        for (long ao = ab, bo = bb; ao < aEnd; ao += MR * 4, bo += NR * 4) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bo + 4L * L, ORDER);
             FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
@@ -477,36 +499,19 @@ public final class GemmF32 {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
-        boolean readC = beta != 0;
-        long hi = 4L * L;
-        store(c00, c, cb, va, vb, readC);
-        store(c01, c, cb + hi, va, vb, readC);
-        cb += ldcBytes;
-        store(c10, c, cb, va, vb, readC);
-        store(c11, c, cb + hi, va, vb, readC);
-        cb += ldcBytes;
-        store(c20, c, cb, va, vb, readC);
-        store(c21, c, cb + hi, va, vb, readC);
-        cb += ldcBytes;
-        store(c30, c, cb, va, vb, readC);
-        store(c31, c, cb + hi, va, vb, readC);
-        cb += ldcBytes;
-        store(c40, c, cb, va, vb, readC);
-        store(c41, c, cb + hi, va, vb, readC);
-        cb += ldcBytes;
-        store(c50, c, cb, va, vb, readC);
-        store(c51, c, cb + hi, va, vb, readC);
-    }
-
-    /** C = alpha * acc (+ beta * C as one fused multiply-add when C is read). */
-    private static void store(FloatVector acc, MemorySegment c, long off, FloatVector va, FloatVector vb,
-                              boolean readC) {
-        FloatVector r = acc.mul(va);
-        if (readC) {
-            r = FloatVector.fromMemorySegment(S, c, off, ORDER).fma(vb, r);
-        }
-        r.intoMemorySegment(c, off, ORDER);
+        long row = 4L * NR, hi = 4L * L;
+        c00.intoMemorySegment(tile, 0, ORDER);
+        c01.intoMemorySegment(tile, hi, ORDER);
+        c10.intoMemorySegment(tile, row, ORDER);
+        c11.intoMemorySegment(tile, row + hi, ORDER);
+        c20.intoMemorySegment(tile, 2 * row, ORDER);
+        c21.intoMemorySegment(tile, 2 * row + hi, ORDER);
+        c30.intoMemorySegment(tile, 3 * row, ORDER);
+        c31.intoMemorySegment(tile, 3 * row + hi, ORDER);
+        c40.intoMemorySegment(tile, 4 * row, ORDER);
+        c41.intoMemorySegment(tile, 4 * row + hi, ORDER);
+        c50.intoMemorySegment(tile, 5 * row, ORDER);
+        c51.intoMemorySegment(tile, 5 * row + hi, ORDER);
     }
 
     static int ceilDiv(int a, int b) {
