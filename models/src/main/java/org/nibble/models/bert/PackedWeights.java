@@ -259,13 +259,13 @@ final class PackedWeights {
                                 MemorySegment c, long cb, long ldcB) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        long hi = 4L * L;
-        for (int p = 0; p < kc; p++) {
-            long bo = (long) p * (GemmF32.NR * 4), ao = ab + (long) p * (GemmF32.MR * 4);
-            FloatVector v0 = FloatVector.fromMemorySegment(S, pb, b0 + bo, ORDER);
-            FloatVector v1 = FloatVector.fromMemorySegment(S, pb, b0 + bo + hi, ORDER);
-            FloatVector v2 = FloatVector.fromMemorySegment(S, pb, b1 + bo, ORDER);
-            FloatVector v3 = FloatVector.fromMemorySegment(S, pb, b1 + bo + hi, ORDER);
+        long hi = 4L * L, b1Off = b1 - b0, aEnd = ab + (long) kc * (GemmF32.MR * 4);
+        // the loop walks the byte offsets (no bounds check per load in the loop; see GemmF32's kernel)
+        for (long ao = ab, bo = b0; ao < aEnd; ao += GemmF32.MR * 4, bo += GemmF32.NR * 4) {
+            FloatVector v0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, pb, bo + hi, ORDER);
+            FloatVector v2 = FloatVector.fromMemorySegment(S, pb, bo + b1Off, ORDER);
+            FloatVector v3 = FloatVector.fromMemorySegment(S, pb, bo + b1Off + hi, ORDER);
             FloatVector x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao));
             c00 = x.fma(v0, c00);
             c01 = x.fma(v1, c01);
