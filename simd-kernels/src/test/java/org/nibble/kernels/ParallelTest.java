@@ -95,4 +95,46 @@ class ParallelTest {
         var e2 = assertThrows(IllegalArgumentException.class, () -> Parallel.forRange(5, 4, (a, b) -> { }));
         assertTrue(e2.getMessage().contains("end"), e2.getMessage());
     }
+    @Test
+    void concurrentCallersAndParkedWorkersEachRunEveryIndexOnce() throws Exception {
+        Parallel.setThreads(3);
+        int callers = 4, rounds = 200, n = 997;
+        AtomicIntegerArray hits = new AtomicIntegerArray(callers * n);
+        List<Thread> ts = new ArrayList<>();
+        List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < callers; t++) {
+            int base = t * n;
+            Thread th = new Thread(() -> {
+                for (int r = 0; r < rounds; r++) {
+                    Parallel.forRange(0, n, 7, (lo, hi) -> {
+                        for (int i = lo; i < hi; i++) {
+                            hits.incrementAndGet(base + i);
+                        }
+                    });
+                }
+            });
+            th.setUncaughtExceptionHandler((x, e) -> errors.add(e));
+            ts.add(th);
+            th.start();
+        }
+        for (Thread th : ts) {
+            th.join(60_000);
+            assertTrue(!th.isAlive(), "a caller did not finish within 60 s");
+        }
+        assertTrue(errors.isEmpty(), () -> "caller failed: " + errors);
+        for (int i = 0; i < callers * n; i++) {
+            assertEquals(rounds, hits.get(i), "index " + i);
+        }
+        // workers that parked after their spin window wake up for the next loop
+        Thread.sleep(20);
+        AtomicIntegerArray again = new AtomicIntegerArray(n);
+        Parallel.forRange(0, n, 1, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                again.incrementAndGet(i);
+            }
+        });
+        for (int i = 0; i < n; i++) {
+            assertEquals(1, again.get(i), "index " + i + " after the workers parked");
+        }
+    }
 }
