@@ -20,8 +20,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>It lives in simd-kernels (the bottom module) so the parallel kernels, such as the GEMM, can use it; the engine
  * and everything above share the same pool.
  *
- * <p>Workers spin for {@value #SPIN_NANOS} ns after a chunk before parking, and so does a caller waiting for its
- * chunks (see {@link #SPIN_NANOS} for the measurement). One caller at a time uses the workers; a second thread that
+ * <p>Workers spin for 200 microseconds after a chunk before parking, and so does a caller waiting for its
+ * chunks (the measurement is at SPIN_NANOS). One caller at a time uses the workers; a second thread that
  * calls in meanwhile runs the same chunks itself, in order, so its results do not depend on which one got the pool.
  */
 public final class Parallel {
