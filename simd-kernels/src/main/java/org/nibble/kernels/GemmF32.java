@@ -274,26 +274,21 @@ public final class GemmF32 {
 
     /**
      * One k-major A micro-panel: {@code dst[p*MR + i] = src[p*pStride + i*iStride]} for i < rows, 0 for the missing
-     * rows.
+     * rows. Row by row, each loop walking its two byte offsets: 0.33 ns per float for a row-major A against 0.54-0.62
+     * for six reads per step of p (MemorySegment or heap arrays; throwaway timing loop, 144 x 384, Zen 3).
      */
     private static void packPanel(int kc, int rows, MemorySegment src, long sb, long pStride, long iStride,
                                   MemorySegment dst, long db) {
-        if (rows == MR) {
-            long s1 = sb + iStride, s2 = s1 + iStride, s3 = s2 + iStride, s4 = s3 + iStride, s5 = s4 + iStride;
-            for (int p = 0; p < kc; p++) {
-                long o = pStride * p, d = db + (long) p * (MR * 4);
-                dst.set(FLOAT, d, src.get(FLOAT, sb + o));
-                dst.set(FLOAT, d + 4, src.get(FLOAT, s1 + o));
-                dst.set(FLOAT, d + 8, src.get(FLOAT, s2 + o));
-                dst.set(FLOAT, d + 12, src.get(FLOAT, s3 + o));
-                dst.set(FLOAT, d + 16, src.get(FLOAT, s4 + o));
-                dst.set(FLOAT, d + 20, src.get(FLOAT, s5 + o));
-            }
-        } else {
-            for (int p = 0; p < kc; p++) {
-                long d = db + (long) p * (MR * 4);
-                for (int i = 0; i < MR; i++) {
-                    dst.set(FLOAT, d + 4L * i, i < rows ? src.get(FLOAT, sb + pStride * p + iStride * i) : 0f);
+        for (int i = 0; i < MR; i++) {
+            long d = db + 4L * i;
+            if (i < rows) {
+                long s = sb + i * iStride;
+                for (long end = s + pStride * kc; s < end; s += pStride, d += MR * 4) {
+                    dst.set(FLOAT, d, src.get(FLOAT, s));
+                }
+            } else {
+                for (long end = d + (long) kc * (MR * 4); d < end; d += MR * 4) {
+                    dst.set(FLOAT, d, 0f);
                 }
             }
         }

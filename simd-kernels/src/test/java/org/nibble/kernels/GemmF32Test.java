@@ -351,4 +351,33 @@ class GemmF32Test {
         }
         assertEquals(0.0, perCall, "bytes allocated per multiplyPacked call (4 tiles) after 30 s of calls");
     }
+    /** packA writes the documented layout exactly: element (i, p) at r*MR*kc + p*MR + i, missing rows zero. */
+    @Test
+    void packAWritesTheDocumentedLayout() {
+        SplittableRandom rng = new SplittableRandom(5);
+        int mr = GemmF32.MR;
+        for (boolean ta : new boolean[]{false, true}) {
+            for (int[] shape : new int[][]{{1, 1}, {5, 3}, {6, 17}, {7, 384}, {12, 384}, {13, 100}, {150, 33}}) {
+                int mc = shape[0], kc = shape[1], row0 = 2, col0 = 3;
+                Mat a = ta ? mat(col0 + kc, row0 + mc, 1, 4, rng) : mat(row0 + mc, col0 + kc, 1, 5, rng);
+                long size = GemmF32.packedASize(mc, kc);
+                MemorySegment packed = arena.allocate(4 * (size + 8), 4);
+                packed.fill((byte) 0x7f);
+                GemmF32.packA(ta, a.seg, a.off, a.ld, row0, col0, mc, kc, packed, 3);
+                for (int r = 0; r * mr < mc; r++) {
+                    for (int p = 0; p < kc; p++) {
+                        for (int i = 0; i < mr; i++) {
+                            int row = r * mr + i;
+                            float want = row >= mc ? 0f : ta ? a.get(col0 + p, row0 + row) : a.get(row0 + row, col0 + p);
+                            long at = 3 + (long) r * mr * kc + (long) p * mr + i;
+                            assertEquals(want, packed.getAtIndex(FLOAT, at),
+                                    "transA=" + ta + " " + mc + "x" + kc + " row " + row + " p " + p);
+                        }
+                    }
+                }
+                assertEquals(0x7f7f7f7f, packed.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 3 + size),
+                        "element after the packed block untouched");
+            }
+        }
+    }
 }

@@ -116,24 +116,6 @@ class KernelsTest {
     }
 
     @Test
-    void packAMatchesGemmF32PackAExactly() {
-        SplittableRandom rng = new SplittableRandom(7);
-        try (Arena a = Arena.ofShared()) {
-            for (int[] shape : new int[][]{{1, 1}, {5, 3}, {6, 17}, {7, 384}, {12, 384}, {13, 100}, {128, 384},
-                    {150, 33}}) {
-                int mc = shape[0], kc = shape[1], lda = kc + 5, row0 = 2, col0 = 3;
-                MemorySegment x = random(a, (row0 + mc) * lda + col0 + kc, rng);
-                long size = org.nibble.kernels.GemmF32.packedASize(mc, kc);
-                MemorySegment expected = a.allocate(4 * size, 64), actual = a.allocate(4 * size, 64);
-                org.nibble.kernels.GemmF32.packA(false, x, 0, lda, row0, col0, mc, kc, expected, 0);
-                int mr = org.nibble.kernels.GemmF32.MR;
-                PackedWeights.packA(x, lda, row0, col0, mc, kc, actual, new float[mr * kc], new float[mr * kc]);
-                assertEquals(-1, expected.mismatch(actual), "packed A " + mc + "x" + kc);
-            }
-        }
-    }
-
-    @Test
     void packedWeightsGemmAndRowOpsMatchPlainLoops() {
         SplittableRandom rng = new SplittableRandom(3);
         try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
