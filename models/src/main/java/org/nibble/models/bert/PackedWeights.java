@@ -112,28 +112,30 @@ final class PackedWeights {
         return packed.byteSize();
     }
 
-    /** Per-thread scratch: the packed A block. */
+    /** Per-thread scratch: the packed A block of a task, and all of A packed for a column split (caller's). */
     private static final class Scratch {
         MemorySegment pa = MemorySegment.NULL;
+        MemorySegment whole = MemorySegment.NULL;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static Scratch scratch(long paFloats) {
-        Scratch s = SCRATCH.get();
-        if (s.pa.byteSize() < paFloats * 4) {
-            s.pa = Arena.ofAuto().allocate(paFloats * 4, 64);
-        }
-        return s;
+    private static MemorySegment grow(MemorySegment s, long floats) {
+        return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(floats * 4, 64);
     }
+
+    /** Packing A costs ~0.3 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
+    private static final long PARALLEL_PACK_FLOATS = 32 * 1024;
 
     /**
      * {@code C[m, n] = A[m, k] · B + C} (C holds the bias rows on entry), A and C contiguous.
      *
      * <p>Work split: with at least two row blocks ({@link GemmF32#MC} rows) per thread, each thread takes whole row
      * blocks and all columns; otherwise (a sentence or a few) each thread takes a contiguous range of NR-column
-     * panels and all rows. Either way a task packs each row block of A once per K block and then runs the
-     * macro-kernel over all of its columns (packing A once per 128-column piece, as before, cost 30% at M = 128).
+     * panels and all rows. A row-block task packs each row block of A once per K block and then runs the
+     * macro-kernel over all of its columns (packing A once per 128-column piece, as before, cost 30% at M = 128);
+     * for a column split A is packed once before, its MR-row panels split over the threads ({@link #wholeA}),
+     * rather than by each column task.
      * Every element of C is computed by the same operations whatever the split, so results do not depend on the
      * thread count.
      */
@@ -149,37 +151,84 @@ final class PackedWeights {
             Parallel.forRange(0, rowBlocks, 1, (lo, hi) ->
                     rows(a, c, lo * GemmF32.MC, Math.min(m, hi * GemmF32.MC), 0, n));
         } else {
+            // A is packed once, MR-row panels split over the threads, instead of by every column task
+            MemorySegment pa = wholeA(m, a);
             int panels = (n + GemmF32.NR - 1) / GemmF32.NR;
             // at least ~2 MFLOP per chunk: below that, waking a thread costs more than it saves
             int grain = (int) Math.max(1, Math.min(panels, 2_000_000L / (2L * m * k * GemmF32.NR)));
             Parallel.forRange(0, panels, grain, (lo, hi) ->
-                    rows(a, c, 0, m, lo * GemmF32.NR, Math.min(n, hi * GemmF32.NR)));
+                    rows(a, c, 0, m, lo * GemmF32.NR, Math.min(n, hi * GemmF32.NR), pa));
         }
     }
 
-    /** Rows [i0, i1) x columns [j0, j1) of C, single-threaded; j0 a multiple of NR. */
+    /**
+     * All m rows of A packed, K block after K block: block {@code bl} is {@code GemmF32.packA} of rows 0 .. m - 1
+     * and its depth, at element {@code m' * bl * kc} (m' = m rounded up to MR), so a row block starting at row ic
+     * begins {@code ic * depth} elements into its K block.
+     */
+    private MemorySegment wholeA(int m, MemorySegment a) {
+        int mp = GemmF32.MR * ((m + GemmF32.MR - 1) / GemmF32.MR), mPanels = mp / GemmF32.MR;
+        Scratch s = SCRATCH.get();
+        MemorySegment pa = s.whole = grow(s.whole, (long) mp * k);
+        Parallel.RangeBody pack = (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int row0 = r * GemmF32.MR, rows = Math.min(GemmF32.MR, m - row0);
+                for (int bl = 0; bl + 1 < blockOff.length; bl++) {
+                    int depth = Math.min(kc, k - bl * kc);
+                    GemmF32.packA(false, a, 0, k, row0, bl * kc, rows, depth, pa,
+                            (long) mp * bl * kc + (long) row0 * depth);
+                }
+            }
+        };
+        if ((long) m * k < PARALLEL_PACK_FLOATS) {
+            pack.run(0, mPanels);
+        } else {
+            Parallel.forRange(0, mPanels, pack);
+        }
+        return pa;
+    }
+
+    /** Rows [i0, i1) x columns [j0, j1) of C, single-threaded, packing A per row block; j0 a multiple of NR. */
     private void rows(MemorySegment a, MemorySegment c, int i0, int i1, int j0, int j1) {
-        Scratch s = scratch(GemmF32.packedASize(Math.min(GemmF32.MC, i1 - i0), kc));
-        MemorySegment pa = s.pa;
+        rows(a, c, i0, i1, j0, j1, null);
+    }
+
+    /**
+     * Rows [i0, i1) x columns [j0, j1) of C, single-threaded; j0 a multiple of NR. A comes from {@code whole}
+     * ({@link #wholeA}, i0 = 0, i1 = m) or, when that is null, is packed here per row block and K block.
+     */
+    private void rows(MemorySegment a, MemorySegment c, int i0, int i1, int j0, int j1, MemorySegment whole) {
+        MemorySegment pa = whole;
+        if (pa == null) {
+            Scratch s = SCRATCH.get();
+            pa = s.pa = grow(s.pa, GemmF32.packedASize(Math.min(GemmF32.MC, i1 - i0), kc));
+        }
+        int mp = GemmF32.MR * ((i1 + GemmF32.MR - 1) / GemmF32.MR);
         for (int ic = i0; ic < i1; ic += GemmF32.MC) {
             int mc = Math.min(GemmF32.MC, i1 - ic);
             for (int bl = 0; bl + 1 < blockOff.length; bl++) {
                 int depth = Math.min(kc, k - bl * kc);
-                GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
+                long paOff = 0;
+                if (whole == null) {
+                    GemmF32.packA(false, a, 0, k, ic, bl * kc, mc, depth, pa, 0);
+                } else {
+                    paOff = (long) mp * bl * kc + (long) ic * depth;
+                }
                 long pb = blockOff[bl] + (long) j0 * depth;
                 int tail = mc % GemmF32.MR;
                 if (tail == 0 || tail > 2) {
-                    GemmF32.multiplyPacked(mc, j1 - j0, depth, 1f, pa, 0, packed, pb, 1f, c, (long) ic * n + j0, n);
+                    GemmF32.multiplyPacked(mc, j1 - j0, depth, 1f, pa, paOff, packed, pb, 1f, c, (long) ic * n + j0,
+                            n);
                     continue;
                 }
                 // the last MR panel holds 1 or 2 rows: the MR-row kernel would spend a full tile on it (4.5% of
                 // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third
                 int full = mc - tail;
                 if (full > 0) {
-                    GemmF32.multiplyPacked(full, j1 - j0, depth, 1f, pa, 0, packed, pb, 1f, c, (long) ic * n + j0,
-                            n);
+                    GemmF32.multiplyPacked(full, j1 - j0, depth, 1f, pa, paOff, packed, pb, 1f, c,
+                            (long) ic * n + j0, n);
                 }
-                tailRows(tail, j1 - j0, depth, pa, (long) full * depth, pb, c, (long) (ic + full) * n + j0);
+                tailRows(tail, j1 - j0, depth, pa, paOff + (long) full * depth, pb, c, (long) (ic + full) * n + j0);
             }
         }
     }

@@ -151,4 +151,32 @@ class KernelsTest {
             close(s, s2, rows * cols, 1e-6, "softmax");
         }
     }
+    /**
+     * The projection's result does not depend on the thread count: row-block split, column split with A packed once
+     * (several row blocks, 1- and 2-row tails) and one thread give bit-identical outputs.
+     */
+    @Test
+    void packedProjectionIsBitIdenticalForAnyThreadCount() {
+        SplittableRandom rng = new SplittableRandom(11);
+        int before = org.nibble.kernels.Parallel.threads();
+        try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
+            for (int[] mkn : new int[][]{{1, 384, 1152}, {13, 1536, 384}, {128, 384, 1536}, {296, 1100, 200},
+                    {600, 64, 40}}) {
+                int m = mkn[0], k = mkn[1], n = mkn[2];
+                MemorySegment x = random(a, m * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
+                F32Projection p = new F32Projection(k, n, w, bias, scope);
+                MemorySegment one = a.allocate(4L * m * n, 64);
+                org.nibble.kernels.Parallel.setThreads(1);
+                p.forward(x, m, one);
+                for (int threads : new int[]{2, 3, 4}) {
+                    org.nibble.kernels.Parallel.setThreads(threads);
+                    MemorySegment out = a.allocate(4L * m * n, 64);
+                    p.forward(x, m, out);
+                    assertEquals(-1, one.mismatch(out), m + "x" + k + "x" + n + " on " + threads + " threads");
+                }
+            }
+        } finally {
+            org.nibble.kernels.Parallel.setThreads(before);
+        }
+    }
 }
