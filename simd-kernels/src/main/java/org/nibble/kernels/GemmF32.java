@@ -127,15 +127,18 @@ public final class GemmF32 {
         int colBlocks = ceilDiv(n, NR);
         double flopsPerCol = 2.0 * m * k;
         if (colBlocks >= 2 * Parallel.threads() || m <= MR) {
-            // split the columns: each chunk is a multiple of NR columns (the last one takes the rest)
+            // split the columns: each chunk is a multiple of NR columns (the last one takes the rest); with more than
+            // one chunk, op(A) is packed once up front (its panels split over the threads) instead of by every chunk
             int grain = grain(flopsPerCol * NR);
+            MemorySegment whole = Parallel.chunks(colBlocks, grain) > 1
+                    ? packWholeA(transA, m, k, a, aOff, lda) : null;
             Parallel.forRange(0, colBlocks, grain, (lo, hi) -> blocked(transA, transB, 0, m, lo * NR,
-                    Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+                    Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, whole));
         } else {
             int rowBlocks = ceilDiv(m, MR);
             int grain = grain(2.0 * n * k * MR);
             Parallel.forRange(0, rowBlocks, grain, (lo, hi) -> blocked(transA, transB, lo * MR,
-                    Math.min(m, hi * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+                    Math.min(m, hi * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, null));
         }
     }
 
@@ -196,6 +199,15 @@ public final class GemmF32 {
             }
             return b;
         }
+
+        MemorySegment whole = MemorySegment.NULL;
+
+        MemorySegment whole(long floats) {
+            if (whole.byteSize() < floats * 4) {
+                whole = Arena.ofAuto().allocate(floats * 4, 64);
+            }
+            return whole;
+        }
     }
 
     /**
@@ -211,13 +223,34 @@ public final class GemmF32 {
         return ceilDiv(k, blocks);
     }
 
-    /** The Goto loops over the output block rows [i0, i1) x columns [j0, j1). */
+    /**
+     * All m rows of op(A) packed, K block after K block: the block of depth kc starting at pc is {@link #packA} of
+     * rows 0 .. m - 1 at element {@code m' * pc} (m' = m rounded up to MR), so row block ic starts {@code ic * kc}
+     * elements into it. Packed in the caller's scratch, MR-row panels split over the threads.
+     */
+    private static MemorySegment packWholeA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
+        int mp = roundUp(m, MR), kcMax = kcFor(k);
+        MemorySegment whole = SCRATCH.get().whole(packedASize(m, k));
+        Parallel.forRange(0, mp / MR, (lo, hi) -> {
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                packA(transA, a, aOff, lda, lo * MR, pc, Math.min(m, hi * MR) - lo * MR, kc, whole,
+                        (long) mp * pc + (long) lo * MR * kc);
+            }
+        });
+        return whole;
+    }
+
+    /**
+     * The Goto loops over the output block rows [i0, i1) x columns [j0, j1); op(A) comes from {@code whole}
+     * ({@link #packWholeA}, then i0 = 0) or, when that is null, is packed here per row block and K block.
+     */
     private static void blocked(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k, float alpha,
                                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                                float beta, MemorySegment c, long cOff, int ldc) {
+                                float beta, MemorySegment c, long cOff, int ldc, MemorySegment whole) {
         Scratch s = SCRATCH.get();
-        int kcMax = kcFor(k);
-        MemorySegment pa = s.a(packedASize(Math.min(MC, i1 - i0), kcMax));
+        int kcMax = kcFor(k), mp = roundUp(i1, MR);
+        MemorySegment pa = whole != null ? whole : s.a(packedASize(Math.min(MC, i1 - i0), kcMax));
         MemorySegment pb = s.b(packedBSize(kcMax, Math.min(NC, j1 - j0)));
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
@@ -227,11 +260,14 @@ public final class GemmF32 {
                 if (i1 - i0 <= MC) {
                     // one row block: pack A once, then pack each B micro-panel right before its use, so it goes
                     // from B straight into cache instead of through an L3-sized packed block
-                    packA(transA, a, aOff, lda, i0, pc, i1 - i0, kc, pa, 0);
+                    long paOff = whole != null ? (long) mp * pc + (long) i0 * kc : 0;
+                    if (whole == null) {
+                        packA(transA, a, aOff, lda, i0, pc, i1 - i0, kc, pa, 0);
+                    }
                     for (int jr = 0; jr < nc; jr += FUSED_COLS) {
                         int nr = Math.min(FUSED_COLS, nc - jr);
                         packB(transB, b, bOff, ldb, pc, jc + jr, kc, nr, pb, 0);
-                        macro(i1 - i0, nr, kc, alpha, pa, 0, pb, 0, betaBlock, c,
+                        macro(i1 - i0, nr, kc, alpha, pa, paOff, pb, 0, betaBlock, c,
                                 cOff + (long) i0 * ldc + jc + jr, ldc, s.tile);
                     }
                     continue;
@@ -239,8 +275,11 @@ public final class GemmF32 {
                 packB(transB, b, bOff, ldb, pc, jc, kc, nc, pb, 0);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
-                    packA(transA, a, aOff, lda, ic, pc, mc, kc, pa, 0);
-                    macro(mc, nc, kc, alpha, pa, 0, pb, 0, betaBlock, c, cOff + (long) ic * ldc + jc, ldc,
+                    long paOff = whole != null ? (long) mp * pc + (long) ic * kc : 0;
+                    if (whole == null) {
+                        packA(transA, a, aOff, lda, ic, pc, mc, kc, pa, 0);
+                    }
+                    macro(mc, nc, kc, alpha, pa, paOff, pb, 0, betaBlock, c, cOff + (long) ic * ldc + jc, ldc,
                             s.tile);
                 }
             }
