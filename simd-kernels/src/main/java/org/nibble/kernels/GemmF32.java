@@ -130,8 +130,10 @@ public final class GemmF32 {
             // split the columns: each chunk is a multiple of NR columns (the last one takes the rest); with more than
             // one chunk, op(A) is packed once up front (its panels split over the threads) instead of by every chunk
             int grain = grain(flopsPerCol * NR);
-            MemorySegment whole = Parallel.chunks(colBlocks, grain) > 1
-                    ? packWholeA(transA, m, k, a, aOff, lda) : null;
+            MemorySegment whole = Parallel.chunks(colBlocks, grain) > 1 ? SCRATCH.get().whole(packedASize(m, k)) : null;
+            if (whole != null) {
+                packAllA(transA, m, k, a, aOff, lda, whole, 0);
+            }
             Parallel.forRange(0, colBlocks, grain, (lo, hi) -> blocked(transA, transB, 0, m, lo * NR,
                     Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, whole));
         } else {
@@ -223,27 +225,37 @@ public final class GemmF32 {
         return ceilDiv(k, blocks);
     }
 
+    /** Packing A costs ~0.3 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
+    private static final long PARALLEL_PACK_FLOATS = 32 * 1024;
+
     /**
-     * All m rows of op(A) packed, K block after K block: the block of depth kc starting at pc is {@link #packA} of
-     * rows 0 .. m - 1 at element {@code m' * pc} (m' = m rounded up to MR), so row block ic starts {@code ic * kc}
-     * elements into it. Packed in the caller's scratch, MR-row panels split over the threads.
+     * Packs all m rows of op(A) (m x k) into {@code dst} from element {@code dstOff}, K block after K block, for
+     * {@link #multiplyPacked} callers that split the columns over threads and would otherwise each pack A again.
+     * The K blocks are the GEMM's (k cut into {@code ceil(k / KC)} nearly equal blocks); the block starting at depth
+     * pc is {@link #packA} of rows 0 .. m - 1 at element {@code dstOff + m' * pc} (m' = m rounded up to MR), so row
+     * block ic of it starts {@code ic * kc} elements further. Needs {@link #packedASize packedASize(m, k)} floats.
+     * Runs on all threads (split by MR-row panels) when A is large.
      */
-    private static MemorySegment packWholeA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda) {
+    public static void packAllA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda, MemorySegment dst,
+                                long dstOff) {
         int mp = roundUp(m, MR), kcMax = kcFor(k);
-        MemorySegment whole = SCRATCH.get().whole(packedASize(m, k));
-        Parallel.forRange(0, mp / MR, (lo, hi) -> {
+        Parallel.RangeBody pack = (lo, hi) -> {
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
-                packA(transA, a, aOff, lda, lo * MR, pc, Math.min(m, hi * MR) - lo * MR, kc, whole,
-                        (long) mp * pc + (long) lo * MR * kc);
+                packA(transA, a, aOff, lda, lo * MR, pc, Math.min(m, hi * MR) - lo * MR, kc, dst,
+                        dstOff + (long) mp * pc + (long) lo * MR * kc);
             }
-        });
-        return whole;
+        };
+        if ((long) m * k < PARALLEL_PACK_FLOATS) {
+            pack.run(0, mp / MR);
+        } else {
+            Parallel.forRange(0, mp / MR, pack);
+        }
     }
 
     /**
      * The Goto loops over the output block rows [i0, i1) x columns [j0, j1); op(A) comes from {@code whole}
-     * ({@link #packWholeA}, then i0 = 0) or, when that is null, is packed here per row block and K block.
+     * ({@link #packAllA}, then i0 = 0) or, when that is null, is packed here per row block and K block.
      */
     private static void blocked(boolean transA, boolean transB, int i0, int i1, int j0, int j1, int k, float alpha,
                                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,

@@ -380,4 +380,27 @@ class GemmF32Test {
             }
         }
     }
+    /** packAllA equals packA of all rows per K block at the documented offsets, on one thread and on all of them. */
+    @Test
+    void packAllAIsPackAPerKBlock() {
+        SplittableRandom rng = new SplittableRandom(9);
+        for (boolean ta : new boolean[]{false, true}) {
+            for (int[] shape : new int[][]{{7, 100}, {150, 1500}, {300, 257}, {1, 2100}}) {
+                int m = shape[0], k = shape[1], mp = (m + GemmF32.MR - 1) / GemmF32.MR * GemmF32.MR;
+                Mat a = ta ? mat(k, m, 2, 3, rng) : mat(m, k, 2, 3, rng);
+                long size = GemmF32.packedASize(m, k);
+                MemorySegment expected = arena.allocate(4 * (size + 5), 4);
+                int blocks = (k + GemmF32.KC - 1) / GemmF32.KC, kc = (k + blocks - 1) / blocks;
+                for (int pc = 0; pc < k; pc += kc) {
+                    GemmF32.packA(ta, a.seg, a.off, a.ld, 0, pc, m, Math.min(kc, k - pc), expected, 5 + (long) mp * pc);
+                }
+                for (int threads : new int[]{1, 2}) {
+                    Parallel.setThreads(threads);
+                    MemorySegment actual = arena.allocate(4 * (size + 5), 4);
+                    GemmF32.packAllA(ta, m, k, a.seg, a.off, a.ld, actual, 5);
+                    assertEquals(-1, expected.mismatch(actual), "transA=" + ta + " " + m + "x" + k + " on " + threads);
+                }
+            }
+        }
+    }
 }

@@ -124,8 +124,6 @@ final class PackedWeights {
         return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(floats * 4, 64);
     }
 
-    /** Packing A costs ~0.3 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
-    private static final long PARALLEL_PACK_FLOATS = 32 * 1024;
 
     /**
      * {@code C[m, n] = A[m, k] · B + C} (C holds the bias rows on entry), A and C contiguous.
@@ -161,30 +159,11 @@ final class PackedWeights {
         }
     }
 
-    /**
-     * All m rows of A packed, K block after K block: block {@code bl} is {@code GemmF32.packA} of rows 0 .. m - 1
-     * and its depth, at element {@code m' * bl * kc} (m' = m rounded up to MR), so a row block starting at row ic
-     * begins {@code ic * depth} elements into its K block.
-     */
+    /** All m rows of A packed once ({@link GemmF32#packAllA}: K block {@code bl} at element {@code m' * bl * kc}). */
     private MemorySegment wholeA(int m, MemorySegment a) {
-        int mp = GemmF32.MR * ((m + GemmF32.MR - 1) / GemmF32.MR), mPanels = mp / GemmF32.MR;
         Scratch s = SCRATCH.get();
-        MemorySegment pa = s.whole = grow(s.whole, (long) mp * k);
-        Parallel.RangeBody pack = (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                int row0 = r * GemmF32.MR, rows = Math.min(GemmF32.MR, m - row0);
-                for (int bl = 0; bl + 1 < blockOff.length; bl++) {
-                    int depth = Math.min(kc, k - bl * kc);
-                    GemmF32.packA(false, a, 0, k, row0, bl * kc, rows, depth, pa,
-                            (long) mp * bl * kc + (long) row0 * depth);
-                }
-            }
-        };
-        if ((long) m * k < PARALLEL_PACK_FLOATS) {
-            pack.run(0, mPanels);
-        } else {
-            Parallel.forRange(0, mPanels, pack);
-        }
+        MemorySegment pa = s.whole = grow(s.whole, GemmF32.packedASize(m, k));
+        GemmF32.packAllA(false, m, k, a, 0, k, pa, 0);
         return pa;
     }
 
