@@ -287,14 +287,19 @@ public final class QuantPanels {
      * {@code bb} of {@code pb} (a panel base, plus 8 bytes for the second block in Q8, 32 in Q4 / Q6); the block's
      * factors {@code 2^-g[p]} are {@code sc[h * kp + p]}. One flat loop over k with 12 accumulators (C2 keeps them in
      * registers in a single loop; nested field loops or a format switch inside the loop ran at half speed or less, so
-     * each format has its own copy of the loop): per k one weight vector is decoded ({@link #q8}) and serves 12 FMAs.
+     * each format has its own copy of the loop): per k one weight vector is decoded (as in {@link #decodeQ8}) and
+     * serves 12 FMAs.
      */
     private static void kernelQ8(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            FloatVector b = ((FloatVector) q8(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
+            // the code decode is written out in each loop: a helper returning a vector that C2 compiled on its own
+            // first ("already compiled into a big method") is not inlined, and then boxes every vector
+            IntVector codes = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0);
+            FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -323,13 +328,15 @@ public final class QuantPanels {
         c11.intoArray(tile, 88);
     }
 
-    /** {@link #kernelQ8} for Q4 ({@link #q4}). */
+    /** {@link #kernelQ8} for Q4 (codes as in {@link #decodeQ4}). */
     private static void kernelQ4(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            FloatVector b = ((FloatVector) q4(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
+            IntVector codes = IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
+                    .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
+            FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -358,13 +365,19 @@ public final class QuantPanels {
         c11.intoArray(tile, 88);
     }
 
-    /** {@link #kernelQ8} for Q6 ({@link #q6}). */
+    /** {@link #kernelQ8} for Q6 (codes as in {@link #decodeQ6}). */
     private static void kernelQ6(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (int p = 0; p < kp; p++) {
-            FloatVector b = ((FloatVector) q6(pb, bb, p).convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
+            int f = p & 15;
+            long gb = bb + 192L * (p >>> 4);
+            IntVector codes = IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
+                    .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
+                            .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
+            FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
             long ao = ab + 48L * p;
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
@@ -409,80 +422,74 @@ public final class QuantPanels {
         int r0 = panel * PANEL_ROWS, kp = paddedK(k);
         float[] sc = SCRATCH.get().fit(kp).scales;
         scales(groupIds, gOff, n, k, kp, r0, sc);
-        FloatVector col0 = columnScale(scale, sOff, r0, n), col1 = columnScale(scale, sOff, r0 + BLOCK_ROWS, n);
-        long pb = pOff + panel * panelBytes(format, k);
+        long pb = pOff + panel * panelBytes(format, k), colOff = 4 * (sOff + r0);
         // one method per format: a switch inside the loop merges vectors from its branches (C2 boxes them), and one
         // method for all formats compiles with whichever formats ran first (a later one deoptimized it to 2x slower)
         switch (format) {
-            case Q8 -> decodeQ8(k, kp, panels, pb, sc, col0, col1, dst, dOff);
-            case Q4 -> decodeQ4(k, kp, panels, pb, sc, col0, col1, dst, dOff);
-            case Q6 -> decodeQ6(k, kp, panels, pb, sc, col0, col1, dst, dOff);
+            case Q8 -> decodeQ8(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
+            case Q4 -> decodeQ4(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
+            case Q6 -> decodeQ6(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
         }
     }
 
-    private static void decodeQ8(int k, int kp, MemorySegment panels, long pb, float[] sc, FloatVector col0,
-                                 FloatVector col1, float[] dst, int dOff) {
+    // Both blocks of a panel: dst[d + 16p + j] = code(j, p) * sc[(j / 8) * kp + p] * scale[r0 + j] (scale read with
+    // masks: no lane past n is read, rows past n decode to 0). Each loop writes its code decode out (see kernelQ8).
+
+    private static void decodeQ8(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
+                                 long colOff, int valid, float[] dst, int d) {
+        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
+        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
+                S.indexInRange(BLOCK_ROWS, valid));
         for (int p = 0; p < k; p++) {
-            int d = dOff + p * PANEL_ROWS;
-            decoded(q8(panels, pb, p), sc[p], col0, dst, d);
-            decoded(q8(panels, pb + 8, p), sc[kp + p], col1, dst, d + BLOCK_ROWS);
+            int o = d + p * PANEL_ROWS;
+            IntVector c0 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0);
+            IntVector c1 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p + 8, ORDER)
+                    .convertShape(VectorOperators.B2I, SI, 0);
+            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
+            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
         }
-    }
-
-    private static void decodeQ4(int k, int kp, MemorySegment panels, long pb, float[] sc, FloatVector col0,
-                                 FloatVector col1, float[] dst, int dOff) {
-        for (int p = 0; p < k; p++) {
-            int d = dOff + p * PANEL_ROWS;
-            decoded(q4(panels, pb, p), sc[p], col0, dst, d);
-            decoded(q4(panels, pb + 32, p), sc[kp + p], col1, dst, d + BLOCK_ROWS);
-        }
-    }
-
-    private static void decodeQ6(int k, int kp, MemorySegment panels, long pb, float[] sc, FloatVector col0,
-                                 FloatVector col1, float[] dst, int dOff) {
-        for (int p = 0; p < k; p++) {
-            int d = dOff + p * PANEL_ROWS;
-            decoded(q6(panels, pb, p), sc[p], col0, dst, d);
-            decoded(q6(panels, pb + 32, p), sc[kp + p], col1, dst, d + BLOCK_ROWS);
-        }
-    }
-
-    // The codes of input p for the 8 rows of one block, as int lanes; bb is the panel base (plus 8 bytes for the
-    // second block in Q8, 32 in Q4 / Q6). Small enough for C2 to inline into every loop that calls them.
-
-    /** Q8: sign-extend the 8 code bytes at {@code bb + 16p}. */
-    private static IntVector q8(MemorySegment pb, long bb, int p) {
-        return (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
-                .convertShape(VectorOperators.B2I, SI, 0);
     }
 
     /** Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
-    private static IntVector q4(MemorySegment pb, long bb, int p) {
-        return IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
-                .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
+    private static void decodeQ4(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
+                                 long colOff, int valid, float[] dst, int d) {
+        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
+        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
+                S.indexInRange(BLOCK_ROWS, valid));
+        for (int p = 0; p < k; p++) {
+            int o = d + p * PANEL_ROWS, shift = 28 - 4 * (p & 7);
+            long w = bb + 64L * (p >>> 3);
+            IntVector c0 = IntVector.fromMemorySegment(SI, pb, w, ORDER)
+                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
+            IntVector c1 = IntVector.fromMemorySegment(SI, pb, w + 32, ORDER)
+                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
+            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
+            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
+        }
     }
 
     /**
      * Q6: field f = p % 16 of group p / 16 is {@code ((H << (30 - 2f)) >> 26) & ~15} (the signed high bits times 16,
      * from the group's third step) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
      */
-    private static IntVector q6(MemorySegment pb, long bb, int p) {
-        int f = p & 15;
-        long gb = bb + 192L * (p >>> 4);
-        return IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
-                .lanewise(VectorOperators.LSHL, 30 - 2 * f).lanewise(VectorOperators.ASHR, 26).and(~15)
-                .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
-                        .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
-    }
-
-    /** {@code dst[d..d+8) = float(codes) * s * col}. */
-    private static void decoded(IntVector codes, float s, FloatVector col, float[] dst, int d) {
-        ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(s).mul(col).intoArray(dst, d);
-    }
-
-    /** scale[r0 .. r0+8) as a vector, zero past n (a masked load: no lane past n is read). */
-    private static FloatVector columnScale(MemorySegment scale, long sOff, int r0, int n) {
-        return FloatVector.fromMemorySegment(S, scale, 4 * (sOff + r0), ORDER, S.indexInRange(0, n - r0));
+    private static void decodeQ6(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
+                                 long colOff, int valid, float[] dst, int d) {
+        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
+        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
+                S.indexInRange(BLOCK_ROWS, valid));
+        for (int p = 0; p < k; p++) {
+            int o = d + p * PANEL_ROWS, f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
+            long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);
+            IntVector c0 = IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
+                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(SI, pb, lw, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
+            IntVector c1 = IntVector.fromMemorySegment(SI, pb, gb + 160, ORDER)
+                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(SI, pb, lw + 32, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
+            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
+            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
+        }
     }
 
     static void checkDecode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,

@@ -162,4 +162,38 @@ class QuantPanelsTest {
                 alloc(31), 0, alloc(64), 0, null, 0, alloc(4 * 32), 0, 16, alloc(4 * 32), 0, 16));
         assertTrue(e.getMessage().startsWith("groupIds:"), e.getMessage());
     }
+    /**
+     * Once compiled, decode allocates nothing for any format, the formats run one after the other in one JVM: a
+     * decode helper that returns a vector, compiled on its own first, is not inlined by C2 and boxes every vector
+     * (42 MB per Q6 MiniLM forward, in some JVM runs). Calls repeat until the per-call allocation is zero or 30 s
+     * pass per format.
+     */
+    @Test
+    void compiledDecodeAllocatesNothing() {
+        if (org.nibble.kernels.Simd.F32_LANES < 8) {
+            return; // the vector path needs 8 float lanes; narrower vectors run the scalar twin
+        }
+        SplittableRandom rng = new SplittableRandom(21);
+        var threadBean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        int n = 32, k = 64;
+        float[] dst = new float[k * QuantPanels.PANEL_ROWS];
+        for (PackedFormat f : new PackedFormat[]{PackedFormat.Q6, PackedFormat.Q4, PackedFormat.Q8}) {
+            MemorySegment panels = alloc(QuantPanels.bytes(f, n, k));
+            QuantPanels.pack(f, n, k, randomCodes(rng, (long) n * k, f.qmax()), 0, k, panels, 0);
+            MemorySegment g = alloc((long) (n / 8) * k), scale = randomFloats(rng, n);
+            double perCall = Double.NaN;
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                long before = threadBean.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 2000; i++) {
+                    QuantPanels.decode(f, n, k, panels, 0, g, 0, scale, 0, i & 1, dst, 0);
+                }
+                perCall = (threadBean.getCurrentThreadAllocatedBytes() - before) / 2000.0;
+                if (perCall == 0) {
+                    break;
+                }
+            }
+            assertEquals(0.0, perCall, f + ": bytes allocated per decode call after 30 s of calls");
+        }
+    }
 }
