@@ -219,6 +219,7 @@ public final class QuantPanels {
         float[] interleaved = new float[0];
         float[] scales = new float[0];
         final float[] tile = new float[TILE_ROWS * BLOCK_ROWS];
+        final float[] columns = new float[PANEL_ROWS];
 
         Scratch fit(int kp) {
             if (scales.length < 2 * kp) {
@@ -422,24 +423,28 @@ public final class QuantPanels {
         int r0 = panel * PANEL_ROWS, kp = paddedK(k);
         float[] sc = SCRATCH.get().fit(kp).scales;
         scales(groupIds, gOff, n, k, kp, r0, sc);
-        long pb = pOff + panel * panelBytes(format, k), colOff = 4 * (sOff + r0);
+        // the panel's 16 column scales, 0 past n, copied element by element (a masked vector load allocated its
+        // mask in some compilations)
+        float[] col = SCRATCH.get().columns;
+        for (int j = 0; j < PANEL_ROWS; j++) {
+            col[j] = r0 + j < n ? scale.getAtIndex(FLOAT, sOff + r0 + j) : 0f;
+        }
+        long pb = pOff + panel * panelBytes(format, k);
         // one method per format: a switch inside the loop merges vectors from its branches (C2 boxes them), and one
         // method for all formats compiles with whichever formats ran first (a later one deoptimized it to 2x slower)
         switch (format) {
-            case Q8 -> decodeQ8(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
-            case Q4 -> decodeQ4(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
-            case Q6 -> decodeQ6(k, kp, panels, pb, sc, scale, colOff, n - r0, dst, dOff);
+            case Q8 -> decodeQ8(k, kp, panels, pb, sc, col, dst, dOff);
+            case Q4 -> decodeQ4(k, kp, panels, pb, sc, col, dst, dOff);
+            case Q6 -> decodeQ6(k, kp, panels, pb, sc, col, dst, dOff);
         }
     }
 
-    // Both blocks of a panel: dst[d + 16p + j] = code(j, p) * sc[(j / 8) * kp + p] * scale[r0 + j] (scale read with
-    // masks: no lane past n is read, rows past n decode to 0). Each loop writes its code decode out (see kernelQ8).
+    // Both blocks of a panel: dst[d + 16p + j] = code(j, p) * sc[(j / 8) * kp + p] * col[j] (col: the panel's column
+    // scales, 0 past n). Each loop writes its code decode out (see kernelQ8).
 
-    private static void decodeQ8(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
-                                 long colOff, int valid, float[] dst, int d) {
-        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
-        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
-                S.indexInRange(BLOCK_ROWS, valid));
+    private static void decodeQ8(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
+                                 int d) {
+        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
             int o = d + p * PANEL_ROWS;
             IntVector c0 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
@@ -452,11 +457,9 @@ public final class QuantPanels {
     }
 
     /** Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
-    private static void decodeQ4(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
-                                 long colOff, int valid, float[] dst, int d) {
-        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
-        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
-                S.indexInRange(BLOCK_ROWS, valid));
+    private static void decodeQ4(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
+                                 int d) {
+        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
             int o = d + p * PANEL_ROWS, shift = 28 - 4 * (p & 7);
             long w = bb + 64L * (p >>> 3);
@@ -473,11 +476,9 @@ public final class QuantPanels {
      * Q6: field f = p % 16 of group p / 16 is {@code ((H << (30 - 2f)) >> 26) & ~15} (the signed high bits times 16,
      * from the group's third step) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
      */
-    private static void decodeQ6(int k, int kp, MemorySegment pb, long bb, float[] sc, MemorySegment scale,
-                                 long colOff, int valid, float[] dst, int d) {
-        FloatVector col0 = FloatVector.fromMemorySegment(S, scale, colOff, ORDER, S.indexInRange(0, valid));
-        FloatVector col1 = FloatVector.fromMemorySegment(S, scale, colOff + 4 * BLOCK_ROWS, ORDER,
-                S.indexInRange(BLOCK_ROWS, valid));
+    private static void decodeQ6(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
+                                 int d) {
+        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
             int o = d + p * PANEL_ROWS, f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
             long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);

@@ -163,13 +163,15 @@ class QuantPanelsTest {
         assertTrue(e.getMessage().startsWith("groupIds:"), e.getMessage());
     }
     /**
-     * Once compiled, decode allocates nothing for any format, the formats run one after the other in one JVM: a
-     * decode helper that returns a vector, compiled on its own first, is not inlined by C2 and boxes every vector
-     * (42 MB per Q6 MiniLM forward, in some JVM runs). Calls repeat until the per-call allocation is zero or 30 s
-     * pass per format.
+     * Once compiled, decode boxes no vector for any format, the formats run one after the other in one JVM: a decode
+     * helper that returns a vector, compiled on its own first, is not inlined by C2 and boxes every vector (4160
+     * bytes per call here with the old helpers, 42 MB per Q6 MiniLM forward; whether C2 compiles the helper first
+     * depends on timing: this test caught the old helpers in 2 of 7 runs). A panel of k = 64 decodes 128 vectors,
+     * so under 1 KB per call means none is boxed (after the whole module's tests, C2 sometimes leaves 192 bytes per
+     * call, independent of k). Calls repeat until the per-call allocation is that low or 30 s pass per format.
      */
     @Test
-    void compiledDecodeAllocatesNothing() {
+    void compiledDecodeBoxesNoVector() {
         if (org.nibble.kernels.Simd.F32_LANES < 8) {
             return; // the vector path needs 8 float lanes; narrower vectors run the scalar twin
         }
@@ -189,11 +191,11 @@ class QuantPanelsTest {
                     QuantPanels.decode(f, n, k, panels, 0, g, 0, scale, 0, i & 1, dst, 0);
                 }
                 perCall = (threadBean.getCurrentThreadAllocatedBytes() - before) / 2000.0;
-                if (perCall == 0) {
+                if (perCall < 1024) {
                     break;
                 }
             }
-            assertEquals(0.0, perCall, f + ": bytes allocated per decode call after 30 s of calls");
+            assertTrue(perCall < 1024, f + ": " + perCall + " bytes allocated per decode call after 30 s of calls");
         }
     }
 }
