@@ -423,8 +423,8 @@ public final class QuantPanels {
         int r0 = panel * PANEL_ROWS, kp = paddedK(k);
         float[] sc = SCRATCH.get().fit(kp).scales;
         scales(groupIds, gOff, n, k, kp, r0, sc);
-        // the panel's 16 column scales, 0 past n, copied element by element (a masked vector load allocated its
-        // mask in some compilations)
+        // the panel's 16 column scales, 0 past n, copied element by element: plain vector loads in the loops below
+        // (no masked load with a per-panel mask)
         float[] col = SCRATCH.get().columns;
         for (int j = 0; j < PANEL_ROWS; j++) {
             col[j] = r0 + j < n ? scale.getAtIndex(FLOAT, sOff + r0 + j) : 0f;
