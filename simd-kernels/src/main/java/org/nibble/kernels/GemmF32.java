@@ -130,12 +130,15 @@ public final class GemmF32 {
             // split the columns: each chunk is a multiple of NR columns (the last one takes the rest); with more than
             // one chunk, op(A) is packed once up front (its panels split over the threads) instead of by every chunk
             int grain = grain(flopsPerCol * NR);
-            MemorySegment whole = Parallel.chunks(colBlocks, grain) > 1 ? SCRATCH.get().whole(packedASize(m, k)) : null;
-            if (whole != null) {
+            MemorySegment whole = null;
+            if (Parallel.chunks(colBlocks, grain) > 1) {
+                Scratch s = SCRATCH.get();
+                whole = s.whole = Scratch.grow(s.whole, packedASize(m, k));
                 packAllA(transA, m, k, a, aOff, lda, whole, 0);
             }
+            MemorySegment pa = whole;
             Parallel.forRange(0, colBlocks, grain, (lo, hi) -> blocked(transA, transB, 0, m, lo * NR,
-                    Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, whole));
+                    Math.min(n, hi * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, pa));
         } else {
             int rowBlocks = ceilDiv(m, MR);
             int grain = grain(2.0 * n * k * MR);
@@ -184,31 +187,15 @@ public final class GemmF32 {
 
     /** Per-thread packing scratch, grown on demand and reused across calls (never allocated in the hot path). */
     private static final class Scratch {
+        /** Packed A of one row block; packed B; all of A for a column split ({@link #packAllA}). */
         MemorySegment a = MemorySegment.NULL;
         MemorySegment b = MemorySegment.NULL;
+        MemorySegment whole = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * 4, 64);
 
-        MemorySegment a(long floats) {
-            if (a.byteSize() < floats * 4) {
-                a = Arena.ofAuto().allocate(floats * 4, 64);
-            }
-            return a;
-        }
-
-        MemorySegment b(long floats) {
-            if (b.byteSize() < floats * 4) {
-                b = Arena.ofAuto().allocate(floats * 4, 64);
-            }
-            return b;
-        }
-
-        MemorySegment whole = MemorySegment.NULL;
-
-        MemorySegment whole(long floats) {
-            if (whole.byteSize() < floats * 4) {
-                whole = Arena.ofAuto().allocate(floats * 4, 64);
-            }
-            return whole;
+        /** {@code s} if it holds {@code floats}, else a new segment that does. */
+        static MemorySegment grow(MemorySegment s, long floats) {
+            return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(floats * 4, 64);
         }
     }
 
@@ -262,8 +249,9 @@ public final class GemmF32 {
                                 float beta, MemorySegment c, long cOff, int ldc, MemorySegment whole) {
         Scratch s = SCRATCH.get();
         int kcMax = kcFor(k), mp = roundUp(i1, MR);
-        MemorySegment pa = whole != null ? whole : s.a(packedASize(Math.min(MC, i1 - i0), kcMax));
-        MemorySegment pb = s.b(packedBSize(kcMax, Math.min(NC, j1 - j0)));
+        MemorySegment pa = whole != null ? whole
+                : (s.a = Scratch.grow(s.a, packedASize(Math.min(MC, i1 - i0), kcMax)));
+        MemorySegment pb = s.b = Scratch.grow(s.b, packedBSize(kcMax, Math.min(NC, j1 - j0)));
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += kcMax) {
@@ -689,7 +677,8 @@ public final class GemmF32 {
             int units = ceilDiv(cols, L);
             int grain = Math.max(1, ceilDiv(1 << 16, k * L));
             Parallel.forRange(0, units, grain, (lo, hi) -> {
-                MemorySegment acc = SCRATCH.get().b(STRIP);
+                Scratch s = SCRATCH.get();
+                MemorySegment acc = s.b = Scratch.grow(s.b, STRIP);
                 int j1 = Math.min(cols, hi * L);
                 for (int js = lo * L; js < j1; js += STRIP) {
                     int width = Math.min(STRIP, j1 - js);

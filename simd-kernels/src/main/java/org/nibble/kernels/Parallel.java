@@ -21,7 +21,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * and everything above share the same pool.
  *
  * <p>Workers spin for 200 microseconds after a chunk before parking, and so does a caller waiting for its
- * chunks (the measurement is at SPIN_NANOS). One caller at a time uses the workers; a second thread that
+ * chunks (SPIN_NANOS holds the measurement). One caller at a time uses the workers; a second thread that
  * calls in meanwhile runs the same chunks itself, in order, so its results do not depend on which one got the pool.
  */
 public final class Parallel {
