@@ -41,8 +41,13 @@ public final class NibbleCli implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** The command line as {@link #main} runs it: enum values (such as {@code --variant q4}) in any case. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new NibbleCli()).setCaseInsensitiveEnumValuesAllowed(true);
+    }
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new NibbleCli()).execute(args));
+        System.exit(commandLine().execute(args));
     }
 
     /** Reads the version Maven wrote into {@code version.properties}. */

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NibbleCliTest {
     private static String[] run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = new CommandLine(new NibbleCli());
+        CommandLine cl = NibbleCli.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
@@ -39,6 +39,15 @@ class NibbleCliTest {
         assertTrue(info.get("vector api").contains("float x"), info.get("vector api"));
         assertTrue(info.get("threads").startsWith(Integer.toString(Parallel.threads())), info.get("threads"));
         assertTrue(info.containsKey("cpu simd") && info.containsKey("off-heap limit"));
+    }
+
+    @Test
+    void enumOptionsTakeAnyCaseAndNameTheChoices() {
+        assertEquals("0", run("embed", "--variant", "q4", "--help")[0]);
+        assertEquals("0", run("embed", "--variant", "Ort_Int8", "--help")[0]);
+        String[] r = run("embed", "--variant", "q5", "--help");
+        assertNotEquals("0", r[0]);
+        assertTrue(r[2].contains("--variant") && r[2].contains("q5") && r[2].contains("Q4"), r[2]);
     }
 
     @Test

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainCommandTest {
     private static int run(String... args) {
-        CommandLine cl = new CommandLine(new NibbleCli());
+        CommandLine cl = NibbleCli.commandLine();
         cl.setOut(new PrintWriter(new StringWriter()));
         cl.setErr(new PrintWriter(new StringWriter()));
         return cl.execute(args);
@@ -103,7 +103,7 @@ class TrainCommandTest {
 
     @Test
     void badEmbedBitsNamesTheFlag() {
-        CommandLine cl = new CommandLine(new NibbleCli());
+        CommandLine cl = NibbleCli.commandLine();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter()));
         cl.setErr(new PrintWriter(err));
