@@ -295,13 +295,15 @@ public final class QuantPanels {
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-        for (int p = 0; p < kp; p++) {
+        // the loop walks its byte offsets: offsets computed from p (stride 48, not a power of two) kept a bounds
+        // check on every activation load
+        long ao = ab, bo = bb;
+        for (int p = h * kp, end = p + kp; p < end; p++, ao += 48, bo += 16) {
             // the code decode is written out in each loop: a helper returning a vector that C2 compiled on its own
             // first ("already compiled into a big method") is not inlined, and then boxes every vector
-            IntVector codes = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
+            IntVector codes = (IntVector) ByteVector.fromMemorySegment(SB, pb, bo, ORDER)
                     .convertShape(VectorOperators.B2I, SI, 0);
-            FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
-            long ao = ab + 48L * p;
+            FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[p]);
             c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
             c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
             c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
