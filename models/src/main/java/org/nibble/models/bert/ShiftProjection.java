@@ -251,10 +251,11 @@ final class ShiftProjection implements Projection {
 
     /**
      * W into GEMM-packed panels: each panel of 16 output rows is decoded k-major, as GEMM B panels are, into a heap
-     * array, then bulk-copied. Decoding straight into the packed segment measured faster alone (0.08 vs 0.12 ms per
-     * 1536 x 384 matrix) but 4x slower inside MiniLM: once the JVM has seen vector stores into heap segments, a
-     * newly compiled vector store into a segment calls {@code unsafeGetBase} virtually (C2 PrintInlining: "failed
-     * to inline: virtual call") instead of inlining it; {@code intoArray} has no such dependence.
+     * array, then bulk-copied. Decoding straight into the packed segment measured faster in a loop that saw only
+     * native segments (0.08 vs 0.12 ms per 1536 x 384 matrix), but 3-4x slower inside MiniLM and 8x slower in a loop
+     * that also decoded into a heap segment; there C2 compiled the segment stores with a virtual
+     * {@code unsafeGetBase} call (PrintInlining: "failed to inline: virtual call"). {@code intoArray} does not
+     * depend on which segment classes the JVM has seen.
      */
     void decodePacked(PackedWeights pw) {
         int count = (out + QuantPanels.PANEL_ROWS - 1) / QuantPanels.PANEL_ROWS;
