@@ -120,6 +120,12 @@ final class PackedWeights {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /**
+     * Columns per chunk when a row block ends in a 1- or 2-row tail: the two column panels of one 2-row kernel call
+     * (MiniLM, one thread: 13 tokens 5.6 -> 5.2 ms, 128 tokens 37.6 -> 37.0; 4 or 8 panels gained less).
+     */
+    static final int TAIL_CHUNK = 2 * GemmF32.NR;
+
     private static MemorySegment grow(MemorySegment s, long floats) {
         return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(floats * 4, 64);
     }
@@ -201,13 +207,19 @@ final class PackedWeights {
                     continue;
                 }
                 // the last MR panel holds 1 or 2 rows: the MR-row kernel would spend a full tile on it (4.5% of
-                // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third
+                // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third. Both go
+                // chunk by chunk of columns, so the tail reads B while the full tiles have just brought it to cache
+                // (after all columns, the tail read the whole K block of B again from memory)
                 int full = mc - tail;
-                if (full > 0) {
-                    GemmF32.multiplyPacked(full, j1 - j0, depth, 1f, pa, paOff, packed, pb, 1f, c,
-                            (long) ic * n + j0, n);
+                for (int jc = j0; jc < j1; jc += TAIL_CHUNK) {
+                    int nc = Math.min(TAIL_CHUNK, j1 - jc);
+                    long pbc = pb + (long) (jc - j0) * depth;
+                    if (full > 0) {
+                        GemmF32.multiplyPacked(full, nc, depth, 1f, pa, paOff, packed, pbc, 1f, c,
+                                (long) ic * n + jc, n);
+                    }
+                    tailRows(tail, nc, depth, pa, paOff + (long) full * depth, pbc, c, (long) (ic + full) * n + jc);
                 }
-                tailRows(tail, j1 - j0, depth, pa, paOff + (long) full * depth, pb, c, (long) (ic + full) * n + j0);
             }
         }
     }
