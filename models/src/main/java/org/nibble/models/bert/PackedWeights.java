@@ -121,10 +121,13 @@ final class PackedWeights {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * Columns per chunk when a row block ends in a 1- or 2-row tail: the two column panels of one 2-row kernel call
-     * (MiniLM, one thread: 13 tokens 5.6 -> 5.2 ms, 128 tokens 37.6 -> 37.0; 4 or 8 panels gained less).
+     * Column panels per chunk when a row block ends in a 2-row tail: those of one 2-row kernel call (MiniLM, one
+     * thread: 13 tokens 5.6 -> 5.2 ms, 128 tokens 37.6 -> 37.0; 4 or 8 panels gained less). A 1-row tail takes the
+     * four panels of one {@link #oneRow} call.
      */
-    static final int TAIL_CHUNK = 2 * GemmF32.NR;
+    static final int TWO_ROW_PANELS = 2;
+    /** Column panels per {@link #oneRow} call: 8 accumulators, 8 independent FMA chains. */
+    static final int ONE_ROW_PANELS = 4;
 
     private static MemorySegment grow(MemorySegment s, long floats) {
         return s.byteSize() >= floats * 4 ? s : Arena.ofAuto().allocate(floats * 4, 64);
@@ -210,9 +213,9 @@ final class PackedWeights {
                 // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third. Both go
                 // chunk by chunk of columns, so the tail reads B while the full tiles have just brought it to cache
                 // (after all columns, the tail read the whole K block of B again from memory)
-                int full = mc - tail;
-                for (int jc = j0; jc < j1; jc += TAIL_CHUNK) {
-                    int nc = Math.min(TAIL_CHUNK, j1 - jc);
+                int full = mc - tail, chunk = (tail == 1 ? ONE_ROW_PANELS : TWO_ROW_PANELS) * GemmF32.NR;
+                for (int jc = j0; jc < j1; jc += chunk) {
+                    int nc = Math.min(chunk, j1 - jc);
                     long pbc = pb + (long) (jc - j0) * depth;
                     if (full > 0) {
                         GemmF32.multiplyPacked(full, nc, depth, 1f, pa, paOff, packed, pbc, 1f, c,
@@ -226,12 +229,19 @@ final class PackedWeights {
 
     /**
      * {@code C[rows, nc] += A[rows, depth] · B} for the last 1 or 2 rows of a row block: A is their packed panel
-     * (MR-row k-major, element offset {@code paOff}), B this layout's panels from element {@code pbOff}. Pairs of NR
-     * panels run through {@link #twoRows}; a last single panel through GemmF32.
+     * (MR-row k-major, element offset {@code paOff}), B this layout's panels from element {@code pbOff}. One row:
+     * groups of four NR panels run through {@link #oneRow}; then pairs through {@link #twoRows} (which for one row
+     * spends half its FMAs on a row that is not stored); a last single panel through GemmF32.
      */
     private void tailRows(int rows, int nc, int depth, MemorySegment pa, long paOff, long pbOff, MemorySegment c,
                           long cOff) {
         int nr = GemmF32.NR, jr = 0;
+        if (rows == 1) {
+            for (; jr + ONE_ROW_PANELS * nr <= nc; jr += ONE_ROW_PANELS * nr) {
+                oneRow(depth, pa, 4 * paOff, packed, 4 * (pbOff + (long) jr * depth), 4L * nr * depth, c,
+                        4 * (cOff + jr));
+            }
+        }
         for (; jr + 2 * nr <= nc; jr += 2 * nr) {
             twoRows(depth, rows == 2, pa, 4 * paOff, packed, 4 * (pbOff + (long) jr * depth),
                     4 * (pbOff + (long) (jr + nr) * depth), c, 4 * (cOff + jr), 4L * n);
@@ -240,6 +250,42 @@ final class PackedWeights {
             GemmF32.multiplyPacked(rows, nc - jr, depth, 1f, pa, paOff, packed, pbOff + (long) jr * depth, 1f, c,
                     cOff + jr, n);
         }
+    }
+
+    /**
+     * The 1-row micro-kernel: row 0 of a packed A panel (step p at {@code ab + p * MR * 4}) times four consecutive
+     * packed B panels (the first at {@code b0}, {@code ps} bytes apart, step p at {@code + p * NR * 4}), 8
+     * accumulators (fewer chains would leave the FMA latency exposed), added to C. Each element is one FMA chain in
+     * increasing p plus the add to C, as in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical
+     * to it.
+     */
+    private static void oneRow(int kc, MemorySegment pa, long ab, MemorySegment pb, long b0, long ps,
+                               MemorySegment c, long cb) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        long hi = 4L * L, aEnd = ab + (long) kc * (GemmF32.MR * 4);
+        // the loop walks the byte offsets (no bounds check per load in the loop; see GemmF32's kernel)
+        for (long ao = ab, bo = b0; ao < aEnd; ao += GemmF32.MR * 4, bo += GemmF32.NR * 4) {
+            FloatVector x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao));
+            c0 = x.fma(FloatVector.fromMemorySegment(S, pb, bo, ORDER), c0);
+            c1 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + hi, ORDER), c1);
+            c2 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + ps, ORDER), c2);
+            c3 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + ps + hi, ORDER), c3);
+            c4 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + 2 * ps, ORDER), c4);
+            c5 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + 2 * ps + hi, ORDER), c5);
+            c6 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + 3 * ps, ORDER), c6);
+            c7 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + 3 * ps + hi, ORDER), c7);
+        }
+        long w = 4L * GemmF32.NR;
+        FloatVector.fromMemorySegment(S, c, cb, ORDER).add(c0).intoMemorySegment(c, cb, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + hi, ORDER).add(c1).intoMemorySegment(c, cb + hi, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + w, ORDER).add(c2).intoMemorySegment(c, cb + w, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + w + hi, ORDER).add(c3).intoMemorySegment(c, cb + w + hi, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + 2 * w, ORDER).add(c4).intoMemorySegment(c, cb + 2 * w, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + 2 * w + hi, ORDER).add(c5)
+                .intoMemorySegment(c, cb + 2 * w + hi, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + 3 * w, ORDER).add(c6).intoMemorySegment(c, cb + 3 * w, ORDER);
+        FloatVector.fromMemorySegment(S, c, cb + 3 * w + hi, ORDER).add(c7)
+                .intoMemorySegment(c, cb + 3 * w + hi, ORDER);
     }
 
     /**

@@ -120,7 +120,9 @@ class KernelsTest {
         SplittableRandom rng = new SplittableRandom(3);
         try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
             for (int[] mkn : new int[][]{{1, 384, 1152}, {12, 384, 384}, {7, 1536, 384}, {33, 100, 70}, {150, 30, 17},
-                    {128, 384, 1152}, {2, 100, 80}, {8, 1536, 48}, {146, 40, 33}, {14, 20, 16}}) {
+                    {128, 384, 1152}, {2, 100, 80}, {8, 1536, 48}, {146, 40, 33}, {14, 20, 16},
+                    // 1-row tails: 4-panel groups, then a pair and a single (112), or a partial last panel (70)
+                    {13, 100, 70}, {7, 64, 112}}) {
                 int m = mkn[0], k = mkn[1], n = mkn[2];
                 MemorySegment x = random(a, m * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
                 MemorySegment ref = a.allocate(4L * m * n, 64), out = a.allocate(4L * m * n, 64);
@@ -151,6 +153,31 @@ class KernelsTest {
             close(s, s2, rows * cols, 1e-6, "softmax");
         }
     }
+    /**
+     * The 1- and 2-row tail kernels compute a row exactly as the 6-row tiles do: rows 12 (and 13) of a 13- (14-) row
+     * product equal the same rows of an 18-row product, where they sit in a full tile.
+     */
+    @Test
+    void tailRowsAreBitIdenticalToFullTiles() {
+        SplittableRandom rng = new SplittableRandom(17);
+        try (Arena a = Arena.ofShared(); org.nibble.engine.Scope scope = org.nibble.engine.Scope.open("k")) {
+            for (int[] kn : new int[][]{{384, 1152}, {1536, 112}, {100, 70}}) {
+                int k = kn[0], n = kn[1];
+                MemorySegment x = random(a, 18 * k, rng), w = random(a, k * n, rng), bias = random(a, n, rng);
+                F32Projection p = new F32Projection(k, n, w, bias, scope);
+                MemorySegment all = a.allocate(4L * 18 * n, 64);
+                p.forward(x, 18, all);
+                for (int m : new int[]{13, 14}) {
+                    MemorySegment part = a.allocate(4L * m * n, 64);
+                    p.forward(x, m, part);
+                    long from = 4L * 12 * n, to = 4L * m * n;
+                    assertEquals(-1, MemorySegment.mismatch(all, from, to, part, from, to),
+                            m + " rows, " + k + "x" + n + ": tail rows differ from full-tile rows");
+                }
+            }
+        }
+    }
+
     /**
      * The projection's result does not depend on the thread count: row-block split, column split with A packed once
      * (several row blocks, 1- and 2-row tails) and one thread give bit-identical outputs.
