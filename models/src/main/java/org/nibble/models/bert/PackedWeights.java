@@ -121,9 +121,10 @@ final class PackedWeights {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * Column panels per chunk when a row block ends in a 2-row tail: those of one 2-row kernel call (MiniLM, one
-     * thread: 13 tokens 5.6 -> 5.2 ms, 128 tokens 37.6 -> 37.0; 4 or 8 panels gained less). A 1-row tail takes the
-     * four panels of one {@link #oneRow} call.
+     * Column panels per chunk when a row block ends in a 2-row tail: those of one {@link #twoRows} call. Chunking
+     * itself (2 panels for either tail, before {@link #oneRow} existed) took MiniLM on one thread from 5.6 to 5.2 ms
+     * at 13 tokens and from 37.6 to 37.0 ms at 128; 4 or 8 panels per chunk gained less. A 1-row tail takes the four
+     * panels of one {@link #oneRow} call.
      */
     static final int TWO_ROW_PANELS = 2;
     /** Column panels per {@link #oneRow} call: 8 accumulators, 8 independent FMA chains. */
@@ -210,7 +211,7 @@ final class PackedWeights {
                     continue;
                 }
                 // the last MR panel holds 1 or 2 rows: the MR-row kernel would spend a full tile on it (4.5% of
-                // the GEMM at M = 128); a 2-row kernel over two column panels at once does it in a third. Both go
+                // the GEMM at M = 128); the 1- and 2-row kernels of tailRows do it in less. Full tiles and tail go
                 // chunk by chunk of columns, so the tail reads B while the full tiles have just brought it to cache
                 // (after all columns, the tail read the whole K block of B again from memory)
                 int full = mc - tail, chunk = (tail == 1 ? ONE_ROW_PANELS : TWO_ROW_PANELS) * GemmF32.NR;
