@@ -21,15 +21,26 @@ public final class Checks {
      * Checks that elements {@code [off, off + count)} of {@code elemBytes} bytes each lie inside {@code seg}.
      */
     public static void checkRange(String name, MemorySegment seg, long off, long count, int elemBytes) {
+        checkRange(name, "", seg, off, count, elemBytes);
+    }
+
+    /**
+     * {@link #checkRange(String, MemorySegment, long, long, int)} for the part {@code part} of argument {@code name}
+     * (messages say {@code name + part}). The two strings are joined only when a check fails: a concatenation on the
+     * success path allocates on every call unless C2 inlines the whole check and removes it, which it did not do in
+     * every JVM run (112 bytes per packed multiply in one CI run).
+     */
+    public static void checkRange(String name, String part, MemorySegment seg, long off, long count,
+                                  int elemBytes) {
         if (seg == null) {
-            throw new NullPointerException(name + ": segment is null");
+            throw new NullPointerException(name + part + ": segment is null");
         }
         if (off < 0) {
-            throw new IndexOutOfBoundsException(name + ": expected an element offset >= 0, got " + off);
+            throw new IndexOutOfBoundsException(name + part + ": expected an element offset >= 0, got " + off);
         }
         long capacity = seg.byteSize() / elemBytes;
         if (count > 0 && (off > capacity || count > capacity - off)) {
-            throw new IndexOutOfBoundsException(name + ": elements [" + off + ", " + (off + count)
+            throw new IndexOutOfBoundsException(name + part + ": elements [" + off + ", " + (off + count)
                     + ") exceed the segment's " + capacity + " elements of " + elemBytes + " bytes");
         }
     }
@@ -40,12 +51,27 @@ public final class Checks {
      */
     public static void checkMatrix(String name, MemorySegment seg, long off, int rows, int cols, int ld,
                                    int elemBytes) {
-        checkCount(name + " rows", rows);
-        checkCount(name + " cols", cols);
+        checkMatrix(name, "", seg, off, rows, cols, ld, elemBytes);
+    }
+
+    /**
+     * {@link #checkMatrix(String, MemorySegment, long, int, int, int, int)} for the part {@code part} of argument
+     * {@code name}; strings are joined only on failure, as in {@link #checkRange(String, String, MemorySegment, long,
+     * long, int)}.
+     */
+    public static void checkMatrix(String name, String part, MemorySegment seg, long off, int rows, int cols, int ld,
+                                   int elemBytes) {
+        if (rows < 0) {
+            throw new IllegalArgumentException(name + part + " rows: expected a count >= 0, got " + rows);
+        }
+        if (cols < 0) {
+            throw new IllegalArgumentException(name + part + " cols: expected a count >= 0, got " + cols);
+        }
         if (rows > 0 && cols > 0 && ld < cols) {
-            throw new IllegalArgumentException(name + ": expected leading dimension >= " + cols + " (cols), got " + ld);
+            throw new IllegalArgumentException(name + part + ": expected leading dimension >= " + cols
+                    + " (cols), got " + ld);
         }
         long extent = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
-        checkRange(name, seg, off, extent, elemBytes);
+        checkRange(name, part, seg, off, extent, elemBytes);
     }
 }

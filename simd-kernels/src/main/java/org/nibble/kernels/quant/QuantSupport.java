@@ -65,8 +65,8 @@ final class QuantSupport {
         }
         checkSpec(bits, groups, preShift);
         Checks.checkMatrix(name, x, xOff, rows, cols, ldx, 4);
-        Checks.checkMatrix(name + " codes", q, qOff, rows, cols, ldq, 1);
-        Checks.checkRange(name + " group ids", groupIds, gOff, channels(axis, rows, cols), 1);
+        Checks.checkMatrix(name, " codes", q, qOff, rows, cols, ldq, 1);
+        Checks.checkRange(name, " group ids", groupIds, gOff, channels(axis, rows, cols), 1);
     }
 
     static int channels(ChannelAxis axis, int rows, int cols) {
@@ -147,8 +147,8 @@ final class QuantSupport {
         }
         checkSpec(bits, 1, false);
         Checks.checkMatrix(name, x, xOff, rows, cols, ldx, 4);
-        Checks.checkMatrix(name + " codes", q, qOff, rows, cols, ldq, 1);
-        Checks.checkRange(name + " scales", scales, sOff, channels(axis, rows, cols), 4);
+        Checks.checkMatrix(name, " codes", q, qOff, rows, cols, ldq, 1);
+        Checks.checkRange(name, " scales", scales, sOff, channels(axis, rows, cols), 4);
     }
 
     /**
