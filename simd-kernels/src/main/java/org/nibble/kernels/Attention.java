@@ -19,14 +19,21 @@ import static org.nibble.kernels.Simd.ORDER;
  *
  * <p>Single-threaded: the caller runs heads (and sequences) in parallel. Scratch (the transposed keys, the score
  * matrix) is per thread and reused. Algorithm, for the small head dimensions of encoders (d = 32 to 128): K is
- * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding 0); the scores
- * {@code scale * Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys, Q broadcast
- * straight from its rows (no packing: the depth is only d); each score row gets -Infinity in its padding columns, so
- * the softmax runs over whole vectors and the padding gets probability 0; the row's {@code 1 / sum} is not applied
- * to the probabilities but to the output tile of {@code P V} (R rows by two vectors of V columns, V read in place
- * when d is a multiple of two vectors, else from a zero-padded copy, whose partial tiles are stored through a
- * per-thread tile scratch). Tiles of R = 6 rows by 2 vectors, as GemmF32's micro-kernel; tile rows past n repeat
- * row n - 1 and are not stored.
+ * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding 0); the raw scores
+ * {@code Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys, Q broadcast straight
+ * from its rows (no packing: the depth is only d), into a score scratch of n rounded up to R rows; each score row
+ * gets -Infinity in its padding columns, so the softmax runs over whole vectors and the padding gets probability 0;
+ * {@code exp(scale * (s - max))} and the row's {@code 1 / sum} are applied in the softmax passes; the output tiles of
+ * {@code P V} are R rows by two vectors of V columns, V read in place when d is a multiple of two vectors, else from
+ * a zero-padded copy. Tiles of R = 6 rows by 2 vectors, as GemmF32's micro-kernel; tile rows past n repeat row
+ * n - 1.
+ *
+ * <p>Both tile kernels store all 12 accumulators unconditionally, with no arithmetic after the loop: score rows past
+ * n land in the scratch's padding rows, and output tiles that are partial (rows past n, or fewer than W columns) go
+ * through a per-thread tile scratch. A store per row under {@code if (rows > r)}, as before, was compiled as an
+ * uncommon trap until the first short tile, and the recompiled method, larger, passed C2's inlining budget: some of
+ * its {@code mul} and {@code intoMemorySegment} calls were left as calls that box their vectors (70-400 KB per
+ * MiniLM forward on AVX-512, in some JVM runs).
  *
  * <p>Accuracy against the twin: each output within {@code 1e-5 * (max |v| + 1)} absolute (exp within a few ulp,
  * float sums over d and n). {@code out} must not overlap Q, K or V.
@@ -47,7 +54,6 @@ public final class Attention {
         MemorySegment kt = MemorySegment.NULL;
         MemorySegment scores = MemorySegment.NULL;
         MemorySegment v = MemorySegment.NULL;
-        float[] inv = new float[0];
         final MemorySegment tile = Arena.ofAuto().allocate(4L * R * W, 64);
 
         static MemorySegment grow(MemorySegment s, long floats) {
@@ -74,25 +80,15 @@ public final class Attention {
         int np = roundUp(n, W), dp = roundUp(d, W);
         Scratch s = SCRATCH.get();
         MemorySegment kt = s.kt = Scratch.grow(s.kt, (long) d * np);
-        MemorySegment sc = s.scores = Scratch.grow(s.scores, (long) n * np);
-        if (s.inv.length < n) {
-            s.inv = new float[roundUp(n, 64)];
-        }
-        float[] inv = s.inv;
+        MemorySegment sc = s.scores = Scratch.grow(s.scores, (long) roundUp(n, R) * np);
         transpose(n, d, np, k, 4 * kOff, 4L * ldk, kt);
         long ldsB = 4L * np;
         for (int j = 0; j < np; j += W) {
             for (int i = 0; i < n; i += R) {
-                scoreTile(d, n, i, scale, q, 4 * qOff, 4L * ldq, kt, 4L * j, ldsB, sc, 4L * j, ldsB);
+                scoreTile(d, n, i, q, 4 * qOff, 4L * ldq, kt, 4L * j, ldsB, sc, 4L * j, ldsB);
             }
         }
-        for (int i = 0; i < n; i++) {
-            long rb = i * ldsB;
-            for (int j = n; j < np; j++) {
-                sc.set(FLOAT, rb + 4L * j, Float.NEGATIVE_INFINITY);
-            }
-            inv[i] = 1f / expRow(np, sc, rb, maxRow(np, sc, rb));
-        }
+        softmaxRows(n, np, scale, sc, ldsB);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -104,7 +100,7 @@ public final class Attention {
         for (int c = 0; c < d; c += W) {
             int cols = Math.min(W, d - c);
             for (int i = 0; i < n; i += R) {
-                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, inv, out, 4 * (oOff + c), 4L * ldo, s.tile);
+                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, out, 4 * (oOff + c), 4L * ldo, s.tile);
             }
         }
     }
@@ -145,10 +141,10 @@ public final class Attention {
     }
 
     /**
-     * Scores of query rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored) against keys of one
-     * column tile: {@code sc[i, j .. j + W) = scale * sum_p q[i, p] * kt[p, j .. j + W)}.
+     * Raw scores of query rows i .. i + R - 1 (rows past n repeat row n - 1, stored into the scratch's padding rows)
+     * against keys of one column tile: {@code sc[i, j .. j + W) = sum_p q[i, p] * kt[p, j .. j + W)}.
      */
-    private static void scoreTile(int d, int n, int i, float scale, MemorySegment q, long qb, long ldqB,
+    private static void scoreTile(int d, int n, int i, MemorySegment q, long qb, long ldqB,
                                   MemorySegment kt, long ktb, long ldktB, MemorySegment sc, long scb, long ldsB) {
         int rows = Math.min(R, n - i);
         long q0 = qb + i * ldqB;
@@ -180,32 +176,32 @@ public final class Attention {
             a51 = x.fma(b1, a51);
         }
         long o = scb + i * ldsB, hi = 4L * L;
-        a00.mul(scale).intoMemorySegment(sc, o, ORDER);
-        a01.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
-        if (rows > 1) {
-            o += ldsB;
-            a10.mul(scale).intoMemorySegment(sc, o, ORDER);
-            a11.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
-        }
-        if (rows > 2) {
-            o += ldsB;
-            a20.mul(scale).intoMemorySegment(sc, o, ORDER);
-            a21.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
-        }
-        if (rows > 3) {
-            o += ldsB;
-            a30.mul(scale).intoMemorySegment(sc, o, ORDER);
-            a31.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
-        }
-        if (rows > 4) {
-            o += ldsB;
-            a40.mul(scale).intoMemorySegment(sc, o, ORDER);
-            a41.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
-        }
-        if (rows > 5) {
-            o += ldsB;
-            a50.mul(scale).intoMemorySegment(sc, o, ORDER);
-            a51.mul(scale).intoMemorySegment(sc, o + hi, ORDER);
+        a00.intoMemorySegment(sc, o, ORDER);
+        a01.intoMemorySegment(sc, o + hi, ORDER);
+        a10.intoMemorySegment(sc, o + ldsB, ORDER);
+        a11.intoMemorySegment(sc, o + ldsB + hi, ORDER);
+        a20.intoMemorySegment(sc, o + 2 * ldsB, ORDER);
+        a21.intoMemorySegment(sc, o + 2 * ldsB + hi, ORDER);
+        a30.intoMemorySegment(sc, o + 3 * ldsB, ORDER);
+        a31.intoMemorySegment(sc, o + 3 * ldsB + hi, ORDER);
+        a40.intoMemorySegment(sc, o + 4 * ldsB, ORDER);
+        a41.intoMemorySegment(sc, o + 4 * ldsB + hi, ORDER);
+        a50.intoMemorySegment(sc, o + 5 * ldsB, ORDER);
+        a51.intoMemorySegment(sc, o + 5 * ldsB + hi, ORDER);
+    }
+
+    /**
+     * Each of the n score rows becomes its probabilities: padding columns -Infinity, then
+     * {@code p_j = exp(scale * (s_j - max)) / sum} ({@code scale > 0} keeps the maximum where it is).
+     */
+    private static void softmaxRows(int n, int np, float scale, MemorySegment sc, long ldsB) {
+        for (int i = 0; i < n; i++) {
+            long rb = i * ldsB;
+            for (int j = n; j < np; j++) {
+                sc.set(FLOAT, rb + 4L * j, Float.NEGATIVE_INFINITY);
+            }
+            float sum = expRow(np, scale, sc, rb, maxRow(np, sc, rb));
+            scaleRow(np, 1f / sum, sc, rb);
         }
     }
 
@@ -219,16 +215,24 @@ public final class Attention {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code sc[j] = exp(sc[j] - max)} over the row; returns the sum. */
-    private static float expRow(int np, MemorySegment sc, long rb, float max) {
+    /** {@code sc[j] = exp(scale * (sc[j] - max))} over the row; returns the sum. */
+    private static float expRow(int np, float scale, MemorySegment sc, long rb, float max) {
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < np; j += L) {
             long o = rb + 4L * j;
-            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).sub(max));
+            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).sub(max).mul(scale));
             e.intoMemorySegment(sc, o, ORDER);
             acc = acc.add(e);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@code sc[j] *= f} over the row. */
+    private static void scaleRow(int np, float f, MemorySegment sc, long rb) {
+        for (int j = 0; j < np; j += L) {
+            long o = rb + 4L * j;
+            FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(f).intoMemorySegment(sc, o, ORDER);
+        }
     }
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
@@ -265,10 +269,10 @@ public final class Attention {
 
     /**
      * Output rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored), {@code cols <= W} columns:
-     * {@code out[i, c ..] = inv[i] * sum_{j < n} e[i, j] * v[j, c .. c + W)}.
+     * {@code out[i, c ..] = sum_{j < n} p[i, j] * v[j, c .. c + W)}.
      */
     private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment v, long vb,
-                                  long ldvB, float[] inv, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
+                                  long ldvB, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
         int rows = Math.min(R, n - i);
         long p0 = i * ldsB;
         long p1 = rows > 1 ? p0 + ldsB : p0, p2 = rows > 2 ? p1 + ldsB : p1, p3 = rows > 3 ? p2 + ldsB : p2;
@@ -301,36 +305,21 @@ public final class Attention {
         // stores written out (no helper taking vectors: once this method is large, C2 stops inlining such helpers
         // and boxes every vector passed to them, measured 4x slower) and unmasked (masked stores with a variable
         // mask are not intrinsified on AVX2, 100x slower): a partial tile goes through the per-thread tile scratch
-        boolean full = cols == W;
+        boolean full = cols == W && rows == R;
         MemorySegment dst = full ? out : tile;
         long ldB = full ? ldoB : 4L * W, o = full ? ob + i * ldoB : 0, hi = 4L * L;
-        a00.mul(inv[i]).intoMemorySegment(dst, o, ORDER);
-        a01.mul(inv[i]).intoMemorySegment(dst, o + hi, ORDER);
-        if (rows > 1) {
-            o += ldB;
-            a10.mul(inv[i + 1]).intoMemorySegment(dst, o, ORDER);
-            a11.mul(inv[i + 1]).intoMemorySegment(dst, o + hi, ORDER);
-        }
-        if (rows > 2) {
-            o += ldB;
-            a20.mul(inv[i + 2]).intoMemorySegment(dst, o, ORDER);
-            a21.mul(inv[i + 2]).intoMemorySegment(dst, o + hi, ORDER);
-        }
-        if (rows > 3) {
-            o += ldB;
-            a30.mul(inv[i + 3]).intoMemorySegment(dst, o, ORDER);
-            a31.mul(inv[i + 3]).intoMemorySegment(dst, o + hi, ORDER);
-        }
-        if (rows > 4) {
-            o += ldB;
-            a40.mul(inv[i + 4]).intoMemorySegment(dst, o, ORDER);
-            a41.mul(inv[i + 4]).intoMemorySegment(dst, o + hi, ORDER);
-        }
-        if (rows > 5) {
-            o += ldB;
-            a50.mul(inv[i + 5]).intoMemorySegment(dst, o, ORDER);
-            a51.mul(inv[i + 5]).intoMemorySegment(dst, o + hi, ORDER);
-        }
+        a00.intoMemorySegment(dst, o, ORDER);
+        a01.intoMemorySegment(dst, o + hi, ORDER);
+        a10.intoMemorySegment(dst, o + ldB, ORDER);
+        a11.intoMemorySegment(dst, o + ldB + hi, ORDER);
+        a20.intoMemorySegment(dst, o + 2 * ldB, ORDER);
+        a21.intoMemorySegment(dst, o + 2 * ldB + hi, ORDER);
+        a30.intoMemorySegment(dst, o + 3 * ldB, ORDER);
+        a31.intoMemorySegment(dst, o + 3 * ldB + hi, ORDER);
+        a40.intoMemorySegment(dst, o + 4 * ldB, ORDER);
+        a41.intoMemorySegment(dst, o + 4 * ldB + hi, ORDER);
+        a50.intoMemorySegment(dst, o + 5 * ldB, ORDER);
+        a51.intoMemorySegment(dst, o + 5 * ldB + hi, ORDER);
         if (!full) {
             copyTile(rows, cols, tile, out, ob + i * ldoB, ldoB);
         }
