@@ -72,27 +72,28 @@ final class PackedWeights {
     }
 
     /**
-     * Writes columns {@code col0 .. col0 + cols - 1} of B from {@code values}, k-major with 16 values per row of B
-     * ({@code values[row * 16 + j]} is B[row][col0 + j], as {@link org.nibble.kernels.quant.QuantPanels#decode}
-     * writes them); col0 a multiple of 16. With 16-column GEMM panels each K block is one bulk copy.
+     * Writes columns {@code col0 .. col0 + cols - 1} of B from {@code values}, k-major with {@code width} values per
+     * row of B ({@code values[row * width + j]} is B[row][col0 + j], as
+     * {@link org.nibble.kernels.quant.QuantPanels}' decode writes them with its row stride). When the columns are one whole
+     * GEMM panel ({@code width == NR}, col0 a multiple of NR) each K block is one bulk copy; otherwise element by
+     * element (only with 128-bit vectors, where NR = 8 is narrower than a 16-column decoded panel).
      */
-    void setPanel(int col0, int cols, float[] values) {
-        int w = org.nibble.kernels.quant.QuantPanels.PANEL_ROWS;
-        if (GemmF32.NR == w && cols == w) {
+    void setPanel(int col0, int cols, float[] values, int width) {
+        int nr = GemmF32.NR;
+        if (width == nr && col0 % nr == 0) {
             for (int bl = 0; bl + 1 < blockOff.length; bl++) {
                 int row0 = bl * kc, depth = Math.min(kc, k - row0);
-                MemorySegment.copy(values, row0 * w, packed, BertMath.F, 4L * offset(row0, col0), depth * w);
+                MemorySegment.copy(values, row0 * nr, packed, BertMath.F, 4L * offset(row0, col0), depth * nr);
             }
             return;
         }
-        // other panel widths: column by column, element by element
         for (int j = 0; j < cols; j++) {
-            int col = col0 + j, panel = col / GemmF32.NR, jj = col - panel * GemmF32.NR;
+            int col = col0 + j, panel = col / nr, jj = col - panel * nr;
             for (int bl = 0; bl + 1 < blockOff.length; bl++) {
                 int row0 = bl * kc, depth = Math.min(kc, k - row0);
-                long base = 4L * (blockOff[bl] + (long) panel * GemmF32.NR * depth + jj);
+                long base = 4L * (blockOff[bl] + (long) panel * nr * depth + jj);
                 for (int p = 0; p < depth; p++) {
-                    packed.set(BertMath.F, base + 4L * GemmF32.NR * p, values[(row0 + p) * w + j]);
+                    packed.set(BertMath.F, base + 4L * nr * p, values[(row0 + p) * width + j]);
                 }
             }
         }

@@ -1,6 +1,7 @@
 package org.nibble.models.bert;
 
 import org.nibble.engine.Scope;
+import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Parallel;
 import org.nibble.kernels.quant.ChannelAxis;
 import org.nibble.kernels.quant.PackedFormat;
@@ -250,25 +251,38 @@ final class ShiftProjection implements Projection {
     }
 
     /**
-     * W into GEMM-packed panels: each panel of 16 output rows is decoded k-major, as GEMM B panels are, into a heap
-     * array, then bulk-copied. Decoding straight into the packed segment measured faster in a loop that saw only
-     * native segments (0.08 vs 0.12 ms per 1536 x 384 matrix), but 3-4x slower inside MiniLM and 8x slower in a loop
-     * that also decoded into a heap segment; there C2 compiled the segment stores with a virtual
-     * {@code unsafeGetBase} call (PrintInlining: "failed to inline: virtual call"). {@code intoArray} does not
-     * depend on which segment classes the JVM has seen.
+     * W into GEMM-packed panels: each GEMM panel of NR output rows is decoded k-major, as GEMM B panels are, from its
+     * NR / 16 code panels (row stride NR) into a heap array, then bulk-copied, one copy per K block. Decoding straight
+     * into the packed segment measured faster in a loop that saw only native segments (0.08 vs 0.12 ms per 1536 x 384
+     * matrix), but 3-4x slower inside MiniLM and 8x slower in a loop that also decoded into a heap segment; there C2
+     * compiled the segment stores with a virtual {@code unsafeGetBase} call (PrintInlining: "failed to inline: virtual
+     * call"). {@code intoArray} does not depend on which segment classes the JVM has seen. With NR = 32 (AVX-512),
+     * 16-column panels copied element by element into the packed layout made Q8 5x slower than FP32 (12 tokens).
      */
     void decodePacked(PackedWeights pw) {
-        int count = (out + QuantPanels.PANEL_ROWS - 1) / QuantPanels.PANEL_ROWS;
+        int w = QuantPanels.PANEL_ROWS;
+        // columns per staging fill: one GEMM panel when NR is a multiple of 16, else one 16-column code panel
+        int width = GemmF32.NR % w == 0 ? GemmF32.NR : w;
+        int count = (out + width - 1) / width;
         Parallel.forRange(0, count, Math.max(1, count / 64), (lo, hi) -> {
-            float[] panel = DECODED.get();
-            if (panel.length < in * QuantPanels.PANEL_ROWS) {
-                panel = new float[in * QuantPanels.PANEL_ROWS];
-                DECODED.set(panel);
+            float[] staging = DECODED.get();
+            if (staging.length < in * width) {
+                staging = new float[in * width];
+                DECODED.set(staging);
             }
-            for (int p = lo; p < hi; p++) {
-                int col0 = p * QuantPanels.PANEL_ROWS;
-                QuantPanels.decode(format, out, in, panels, 0, groupIds, 0, colScale, 0, p, panel, 0);
-                pw.setPanel(col0, Math.min(QuantPanels.PANEL_ROWS, out - col0), panel);
+            for (int c = lo; c < hi; c++) {
+                int col0 = c * width;
+                for (int sub = 0; sub < width; sub += w) {
+                    if (col0 + sub < out) {
+                        QuantPanels.decode(format, out, in, panels, 0, groupIds, 0, colScale, 0, (col0 + sub) / w,
+                                staging, sub, width);
+                    } else {
+                        for (int p = 0; p < in; p++) { // past the last code panel: zero columns of the GEMM panel
+                            java.util.Arrays.fill(staging, p * width + sub, p * width + sub + w, 0f);
+                        }
+                    }
+                }
+                pw.setPanel(col0, Math.min(width, out - col0), staging, width);
             }
         });
         for (int e = 0; e < outVal.length; e++) {

@@ -53,6 +53,10 @@ class ShiftProjectionTest {
                     assertEquals(ref.getAtIndex(BertMath.F, (long) k * out + n),
                             pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), 0f, "packed (" + k + ", " + n + ")");
                 }
+                // the last GEMM panel's columns past out are zero (the GEMM multiplies them, never stores them)
+                for (int n = out; n % org.nibble.kernels.GemmF32.NR != 0; n++) {
+                    assertEquals(0f, pw.buffer().getAtIndex(BertMath.F, pw.offset(k, n)), "padding (" + k + ", " + n + ")");
+                }
             }
             // one and three rows on the packed codes; one, three and PACKED_ROWS + 1 through the decoded panels
             int many = ShiftProjection.PACKED_ROWS + 1;

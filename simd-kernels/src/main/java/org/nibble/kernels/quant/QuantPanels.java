@@ -410,16 +410,29 @@ public final class QuantPanels {
     }
 
     /**
-     * Panel {@code panel} of the layout decoded to F32, k-major:
-     * {@code dst[dOff + p*16 + j] = code(r, p) * 2^-g[r/8][p] * scale[r]} for r = 16 * panel + j, p < k (0 for rows
-     * past n): a {@link org.nibble.kernels.GemmF32} packed-B panel when its NR is 16. Arguments as in {@link #gemm}.
+     * Panel {@code panel} of the layout decoded to F32, k-major, 16 values per row:
+     * {@link #decode(PackedFormat, int, int, MemorySegment, long, MemorySegment, long, MemorySegment, long, int,
+     * float[], int, int)} with {@code ldd = 16}, a {@link org.nibble.kernels.GemmF32} packed-B panel when its NR is 16.
      */
     public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
                               MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
                               int dOff) {
-        checkDecode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff);
+        decode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff, PANEL_ROWS);
+    }
+
+    /**
+     * Panel {@code panel} of the layout decoded to F32, k-major with row stride {@code ldd >= 16}:
+     * {@code dst[dOff + p*ldd + j] = code(r, p) * 2^-g[r/8][p] * scale[r]} for r = 16 * panel + j, j < 16, p < k (0
+     * for rows past n); the other {@code ldd - 16} values of each row are not touched. With {@code ldd} a GEMM
+     * panel width NR (a multiple of 16) and {@code dOff} the panel's place in it, NR / 16 calls fill one
+     * {@link org.nibble.kernels.GemmF32} packed-B panel. Arguments as in {@link #gemm}.
+     */
+    public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
+                              MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
+                              int dOff, int ldd) {
+        checkDecode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff, ldd);
         if (!VECTOR) {
-            QuantPanelsScalar.decode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff);
+            QuantPanelsScalar.decode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff, ldd);
             return;
         }
         int r0 = panel * PANEL_ROWS, kp = paddedK(k);
@@ -435,20 +448,20 @@ public final class QuantPanels {
         // one method per format: a switch inside the loop merges vectors from its branches (C2 boxes them), and one
         // method for all formats compiles with whichever formats ran first (a later one deoptimized it to 2x slower)
         switch (format) {
-            case Q8 -> decodeQ8(k, kp, panels, pb, sc, col, dst, dOff);
-            case Q4 -> decodeQ4(k, kp, panels, pb, sc, col, dst, dOff);
-            case Q6 -> decodeQ6(k, kp, panels, pb, sc, col, dst, dOff);
+            case Q8 -> decodeQ8(k, kp, panels, pb, sc, col, dst, dOff, ldd);
+            case Q4 -> decodeQ4(k, kp, panels, pb, sc, col, dst, dOff, ldd);
+            case Q6 -> decodeQ6(k, kp, panels, pb, sc, col, dst, dOff, ldd);
         }
     }
 
-    // Both blocks of a panel: dst[d + 16p + j] = code(j, p) * sc[(j / 8) * kp + p] * col[j] (col: the panel's column
+    // Both blocks of a panel: dst[d + ldd*p + j] = code(j, p) * sc[(j / 8) * kp + p] * col[j] (col: the panel's column
     // scales, 0 past n). Each loop writes its code decode out (see kernelQ8).
 
     private static void decodeQ8(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
-                                 int d) {
+                                 int d, int ldd) {
         FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
-            int o = d + p * PANEL_ROWS;
+            int o = d + p * ldd;
             IntVector c0 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
                     .convertShape(VectorOperators.B2I, SI, 0);
             IntVector c1 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p + 8, ORDER)
@@ -460,10 +473,10 @@ public final class QuantPanels {
 
     /** Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
     private static void decodeQ4(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
-                                 int d) {
+                                 int d, int ldd) {
         FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
-            int o = d + p * PANEL_ROWS, shift = 28 - 4 * (p & 7);
+            int o = d + p * ldd, shift = 28 - 4 * (p & 7);
             long w = bb + 64L * (p >>> 3);
             IntVector c0 = IntVector.fromMemorySegment(SI, pb, w, ORDER)
                     .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
@@ -479,10 +492,10 @@ public final class QuantPanels {
      * from the group's third step) or'ed with {@code (L >>> 4(f % 8)) & 15} (the low nibble, from step f / 8).
      */
     private static void decodeQ6(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
-                                 int d) {
+                                 int d, int ldd) {
         FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
-            int o = d + p * PANEL_ROWS, f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
+            int o = d + p * ldd, f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
             long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);
             IntVector c0 = IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
                     .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
@@ -497,11 +510,21 @@ public final class QuantPanels {
 
     static void checkDecode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
                             MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
-                            int dOff) {
+                            int dOff, int ldd) {
         check(format, 0, n, k, panels, pOff, groupIds, gOff, scale, sOff, null, 0, MemorySegment.NULL, 0, k,
                 MemorySegment.NULL, 0, n);
         java.util.Objects.checkIndex(panel, panels(n));
-        java.util.Objects.checkFromIndexSize(dOff, k * PANEL_ROWS, dst.length);
+        if (ldd < PANEL_ROWS) {
+            throw new IllegalArgumentException("ldd: expected a row stride >= " + PANEL_ROWS + ", got " + ldd);
+        }
+        if (dst == null) {
+            throw new NullPointerException("dst is null");
+        }
+        long extent = k == 0 ? 0 : (long) (k - 1) * ldd + PANEL_ROWS;
+        if (dOff < 0 || dOff + extent > dst.length) {
+            throw new IndexOutOfBoundsException("dst: elements [" + dOff + ", " + (dOff + extent) + ") of a decoded "
+                    + "panel (k = " + k + ", ldd = " + ldd + ") exceed its length " + dst.length);
+        }
     }
 
     /** y[i][c] = tile[i*8 + c] * scale[c] + bias[c] for the valid rows and columns (at most 8) of a tile. */

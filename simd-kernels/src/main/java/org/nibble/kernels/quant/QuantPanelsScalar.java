@@ -35,7 +35,13 @@ public final class QuantPanelsScalar {
     public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
                               MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
                               int dOff) {
-        QuantPanels.checkDecode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff);
+        decode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff, QuantPanels.PANEL_ROWS);
+    }
+
+    public static void decode(PackedFormat format, int n, int k, MemorySegment panels, long pOff,
+                              MemorySegment groupIds, long gOff, MemorySegment scale, long sOff, int panel, float[] dst,
+                              int dOff, int ldd) {
+        QuantPanels.checkDecode(format, n, k, panels, pOff, groupIds, gOff, scale, sOff, panel, dst, dOff, ldd);
         for (int p = 0; p < k; p++) {
             for (int j = 0; j < QuantPanels.PANEL_ROWS; j++) {
                 int r = panel * QuantPanels.PANEL_ROWS + j;
@@ -45,7 +51,7 @@ public final class QuantPanelsScalar {
                             -groupIds.get(BYTE, gOff + (long) (r / QuantPanels.BLOCK_ROWS) * k + p));
                     v = w * scale.getAtIndex(FLOAT, sOff + r);
                 }
-                dst[dOff + p * QuantPanels.PANEL_ROWS + j] = v;
+                dst[dOff + p * ldd + j] = v;
             }
         }
     }

@@ -130,26 +130,50 @@ class QuantPanelsTest {
                     }
                     MemorySegment scale = randomFloats(rng, n);
                     for (int panel = 0; panel < QuantPanels.panels(n); panel++) {
-                        float[] v = new float[k * 16 + 2], sc = new float[k * 16 + 2];
-                        v[0] = v[k * 16 + 1] = Float.NaN;
-                        QuantPanels.decode(f, n, k, panels, 0, g, 0, scale, 0, panel, v, 1);
-                        QuantPanelsScalar.decode(f, n, k, panels, 0, g, 0, scale, 0, panel, sc, 1);
-                        for (int p = 0; p < k; p++) {
-                            for (int j = 0; j < 16; j++) {
-                                int r = panel * 16 + j;
-                                float expected = r >= n ? 0f : (float) (codes.get(BYTE, (long) r * k + p)
-                                        * Math.pow(2, -g.get(BYTE, (long) (r / 8) * k + p))
-                                        * scale.getAtIndex(FLOAT, r));
-                                String what = f + " n=" + n + " k=" + k + " r=" + r + " p=" + p;
-                                assertEquals(expected, v[1 + p * 16 + j], 0f, what);
-                                assertEquals(expected, sc[1 + p * 16 + j], 0f, what + " scalar");
+                        for (int ldd : new int[]{16, 40}) {
+                            // row stride ldd at offset 1: every value outside the panel's 16 per row stays NaN
+                            int size = 1 + Math.max(0, k - 1) * ldd + 16 + 1;
+                            float[] v = new float[size], sc = new float[size];
+                            java.util.Arrays.fill(v, Float.NaN);
+                            java.util.Arrays.fill(sc, Float.NaN);
+                            QuantPanels.decode(f, n, k, panels, 0, g, 0, scale, 0, panel, v, 1, ldd);
+                            QuantPanelsScalar.decode(f, n, k, panels, 0, g, 0, scale, 0, panel, sc, 1, ldd);
+                            int written = 0;
+                            for (int p = 0; p < k; p++) {
+                                for (int j = 0; j < 16; j++) {
+                                    int r = panel * 16 + j;
+                                    float expected = r >= n ? 0f : (float) (codes.get(BYTE, (long) r * k + p)
+                                            * Math.pow(2, -g.get(BYTE, (long) (r / 8) * k + p))
+                                            * scale.getAtIndex(FLOAT, r));
+                                    String what = f + " n=" + n + " k=" + k + " ldd=" + ldd + " r=" + r + " p=" + p;
+                                    assertEquals(expected, v[1 + p * ldd + j], 0f, what);
+                                    assertEquals(expected, sc[1 + p * ldd + j], 0f, what + " scalar");
+                                    written++;
+                                }
                             }
+                            int untouched = 0;
+                            for (int i = 0; i < size; i++) {
+                                untouched += Float.isNaN(v[i]) && Float.isNaN(sc[i]) ? 1 : 0;
+                            }
+                            assertEquals(size - written, untouched, "values outside the panel untouched, ldd=" + ldd);
                         }
-                        assertTrue(Float.isNaN(v[0]) && Float.isNaN(v[k * 16 + 1]), "outside the panel untouched");
                     }
                 }
             }
         }
+    }
+
+    @Test
+    void decodeNamesAShortRowStrideAndAShortDestination() {
+        MemorySegment p = alloc(QuantPanels.bytes(PackedFormat.Q8, 16, 4));
+        MemorySegment g = alloc(2 * 4), scale = alloc(4 * 16);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> QuantPanels.decode(PackedFormat.Q8, 16, 4, p, 0, g, 0, scale, 0, 0, new float[64], 0, 8));
+        assertEquals("ldd: expected a row stride >= 16, got 8", e.getMessage());
+        var e2 = assertThrows(IndexOutOfBoundsException.class,
+                () -> QuantPanels.decode(PackedFormat.Q8, 16, 4, p, 0, g, 0, scale, 0, 0, new float[3 * 32 + 15], 0,
+                        32));
+        assertTrue(e2.getMessage().startsWith("dst: elements [0, 112)"), e2.getMessage());
     }
 
     @Test
