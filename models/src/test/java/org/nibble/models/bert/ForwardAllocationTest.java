@@ -4,15 +4,25 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nibble.kernels.Parallel;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordingFile;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Once compiled, an encoder forward allocates little beyond its output. A kernel helper that takes or returns a
  * vector and that C2 does not inline boxes every such vector: it happened to {@code GemmF32}'s tile store (19.6 MB
- * per 128-token forward) and to {@code QuantPanels}' code decoders (42 MB per Q6 forward), each time only in some
- * JVM runs. One thread, so all the work (and its allocation) is on the calling thread.
+ * per 128-token forward), to {@code QuantPanels}' code decoders (42 MB per Q6 forward) and to {@code Attention}'s
+ * conditional tile stores (96 KB per forward on AVX-512), each time only in some JVM runs. One thread, so all
+ * the work (and its allocation) is on the calling thread. A failure lists the heaviest allocation sites.
  */
 class ForwardAllocationTest {
     /** Headroom beyond the output: the Output record, its offsets, a few small per-call arrays. */
@@ -42,10 +52,57 @@ class ForwardAllocationTest {
                     break;
                 }
             }
-            assertTrue(perForward <= bound, variant + ": " + perForward + " bytes allocated per forward after 40 s of "
-                    + "forwards, expected at most " + bound + " (output " + out + " bytes)");
+            if (perForward > bound) {
+                String sites = topAllocationSites(() -> m.encoder().forward(batch), 300);
+                fail(variant + ": " + perForward + " bytes allocated per forward after 40 s of forwards, "
+                        + "expected at most " + bound + " (output " + out + " bytes); top allocation sites (JFR "
+                        + "samples, bytes per forward):\n" + sites);
+            }
         } finally {
             Parallel.setThreads(threads);
+        }
+    }
+
+    /**
+     * The ten heaviest allocation sites of {@code calls} runs of {@code work} on this thread, from JFR's allocation
+     * samples: class, estimated bytes per run and the top frames, one site per line. A failure then says which
+     * kernel boxed, without a rerun under a profiler (the boxing happens only in some JVM runs).
+     */
+    static String topAllocationSites(Runnable work, int calls) throws IOException {
+        Path file = Files.createTempFile("nibble-alloc", ".jfr");
+        try {
+            try (Recording recording = new Recording()) {
+                recording.enable("jdk.ObjectAllocationSample").with("throttle", "10000/s").withStackTrace();
+                recording.start();
+                for (int i = 0; i < calls; i++) {
+                    work.run();
+                }
+                recording.stop();
+                recording.dump(file);
+            }
+            Map<String, Long> bytes = new HashMap<>();
+            String thread = Thread.currentThread().getName();
+            for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
+                if (e.getThread("eventThread") == null || !thread.equals(e.getThread("eventThread").getJavaName())) {
+                    continue;
+                }
+                StringBuilder site = new StringBuilder(e.getClass("objectClass").getName());
+                if (e.getStackTrace() != null) {
+                    List<RecordedFrame> frames = e.getStackTrace().getFrames();
+                    for (int i = 0; i < Math.min(8, frames.size()); i++) {
+                        RecordedFrame f = frames.get(i);
+                        site.append(" <- ").append(f.getMethod().getType().getName()).append('.')
+                                .append(f.getMethod().getName()).append(':').append(f.getLineNumber());
+                    }
+                }
+                bytes.merge(site.toString(), e.getLong("weight"), Long::sum);
+            }
+            StringBuilder top = new StringBuilder();
+            bytes.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(10)
+                    .forEach(en -> top.append(en.getValue() / calls).append(' ').append(en.getKey()).append('\n'));
+            return top.toString();
+        } finally {
+            Files.deleteIfExists(file);
         }
     }
 }
