@@ -25,15 +25,17 @@ import static org.nibble.kernels.Simd.ORDER;
  * gets -Infinity in its padding columns, so the softmax runs over whole vectors and the padding gets probability 0;
  * {@code exp(scale * (s - max))} and the row's {@code 1 / sum} are applied in the softmax passes; the output tiles of
  * {@code P V} are R rows by two vectors of V columns, V read in place when d is a multiple of two vectors, else from
- * a zero-padded copy. Tiles of R = 6 rows by 2 vectors, as GemmF32's micro-kernel; tile rows past n repeat row
- * n - 1.
+ * a zero-padded copy. Tiles of R = 4 rows by 2 vectors; tile rows past n repeat row n - 1.
  *
- * <p>Both tile kernels store all 12 accumulators unconditionally, with no arithmetic after the loop: score rows past
+ * <p>Both tile kernels store all 8 accumulators unconditionally, with no arithmetic after the loop: score rows past
  * n land in the scratch's padding rows, and output tiles that are partial (rows past n, or fewer than W columns) go
- * through a per-thread tile scratch. A store per row under {@code if (rows > r)}, as before, was compiled as an
- * uncommon trap until the first short tile, and the recompiled method, larger, passed C2's inlining budget: some of
- * its {@code mul} and {@code intoMemorySegment} calls were left as calls that box their vectors (70-400 KB per
- * MiniLM forward on AVX-512, in some JVM runs).
+ * through a per-thread tile scratch. They are kept small for C2 (LogCompilation, JDK 25): with 6-row tiles (12
+ * accumulators, as GemmF32's micro-kernel) each parsed to 21-24 thousand IR nodes, past C2's
+ * NodeCountInliningCutoff (18000), and in some JVM runs one of their FMAs or stores stayed a call that boxed its
+ * vectors (96-577 KB per MiniLM forward; per-row stores under {@code if (rows > r)}, as before, made it likelier:
+ * recompiled after their first uncommon trap, the method grew). With 4-row tiles they parse to about 14 thousand
+ * nodes; attention over 128 tokens (12 heads, d = 32) then took 5% longer (330 vs 315 us, one core, throwaway
+ * timing loop), about 0.5% of a MiniLM forward.
  *
  * <p>Accuracy against the twin: each output within {@code 1e-5 * (max |v| + 1)} absolute (exp within a few ulp,
  * float sums over d and n). {@code out} must not overlap Q, K or V.
@@ -44,8 +46,8 @@ public final class Attention {
 
     private static final VectorSpecies<Float> S = Simd.F32;
     private static final int L = S.length();
-    /** Query rows per register tile: R x 2 vectors = 12 accumulators (of 16 AVX2 registers), as GemmF32's. */
-    private static final int R = 6;
+    /** Query rows per register tile: R x 2 vectors = 8 accumulators (see the class comment for why not 6 rows). */
+    private static final int R = 4;
     /** Columns per register tile. */
     private static final int W = 2 * L;
 
@@ -149,9 +151,8 @@ public final class Attention {
         int rows = Math.min(R, n - i);
         long q0 = qb + i * ldqB;
         long q1 = rows > 1 ? q0 + ldqB : q0, q2 = rows > 2 ? q1 + ldqB : q1, q3 = rows > 3 ? q2 + ldqB : q2;
-        long q4 = rows > 4 ? q3 + ldqB : q3, q5 = rows > 5 ? q4 + ldqB : q4;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
-        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        FloatVector a30 = a00, a31 = a00;
         for (int p = 0; p < d; p++) {
             long ko = ktb + p * ldktB, qo = 4L * p;
             FloatVector b0 = FloatVector.fromMemorySegment(S, kt, ko, ORDER);
@@ -168,12 +169,6 @@ public final class Attention {
             x = FloatVector.broadcast(S, q.get(FLOAT, q3 + qo));
             a30 = x.fma(b0, a30);
             a31 = x.fma(b1, a31);
-            x = FloatVector.broadcast(S, q.get(FLOAT, q4 + qo));
-            a40 = x.fma(b0, a40);
-            a41 = x.fma(b1, a41);
-            x = FloatVector.broadcast(S, q.get(FLOAT, q5 + qo));
-            a50 = x.fma(b0, a50);
-            a51 = x.fma(b1, a51);
         }
         long o = scb + i * ldsB, hi = 4L * L;
         a00.intoMemorySegment(sc, o, ORDER);
@@ -184,10 +179,6 @@ public final class Attention {
         a21.intoMemorySegment(sc, o + 2 * ldsB + hi, ORDER);
         a30.intoMemorySegment(sc, o + 3 * ldsB, ORDER);
         a31.intoMemorySegment(sc, o + 3 * ldsB + hi, ORDER);
-        a40.intoMemorySegment(sc, o + 4 * ldsB, ORDER);
-        a41.intoMemorySegment(sc, o + 4 * ldsB + hi, ORDER);
-        a50.intoMemorySegment(sc, o + 5 * ldsB, ORDER);
-        a51.intoMemorySegment(sc, o + 5 * ldsB + hi, ORDER);
     }
 
     /**
@@ -276,9 +267,8 @@ public final class Attention {
         int rows = Math.min(R, n - i);
         long p0 = i * ldsB;
         long p1 = rows > 1 ? p0 + ldsB : p0, p2 = rows > 2 ? p1 + ldsB : p1, p3 = rows > 3 ? p2 + ldsB : p2;
-        long p4 = rows > 4 ? p3 + ldsB : p3, p5 = rows > 5 ? p4 + ldsB : p4;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
-        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        FloatVector a30 = a00, a31 = a00;
         for (int j = 0; j < n; j++) {
             long vo = vb + j * ldvB, po = 4L * j;
             FloatVector b0 = FloatVector.fromMemorySegment(S, v, vo, ORDER);
@@ -295,12 +285,6 @@ public final class Attention {
             x = FloatVector.broadcast(S, sc.get(FLOAT, p3 + po));
             a30 = x.fma(b0, a30);
             a31 = x.fma(b1, a31);
-            x = FloatVector.broadcast(S, sc.get(FLOAT, p4 + po));
-            a40 = x.fma(b0, a40);
-            a41 = x.fma(b1, a41);
-            x = FloatVector.broadcast(S, sc.get(FLOAT, p5 + po));
-            a50 = x.fma(b0, a50);
-            a51 = x.fma(b1, a51);
         }
         // stores written out (no helper taking vectors: once this method is large, C2 stops inlining such helpers
         // and boxes every vector passed to them, measured 4x slower) and unmasked (masked stores with a variable
@@ -316,10 +300,6 @@ public final class Attention {
         a21.intoMemorySegment(dst, o + 2 * ldB + hi, ORDER);
         a30.intoMemorySegment(dst, o + 3 * ldB, ORDER);
         a31.intoMemorySegment(dst, o + 3 * ldB + hi, ORDER);
-        a40.intoMemorySegment(dst, o + 4 * ldB, ORDER);
-        a41.intoMemorySegment(dst, o + 4 * ldB + hi, ORDER);
-        a50.intoMemorySegment(dst, o + 5 * ldB, ORDER);
-        a51.intoMemorySegment(dst, o + 5 * ldB + hi, ORDER);
         if (!full) {
             copyTile(rows, cols, tile, out, ob + i * ldoB, ldoB);
         }

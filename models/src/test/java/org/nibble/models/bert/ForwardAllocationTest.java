@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Once compiled, an encoder forward allocates little beyond its output. A kernel helper that takes or returns a
  * vector and that C2 does not inline boxes every such vector: it happened to {@code GemmF32}'s tile store (19.6 MB
  * per 128-token forward), to {@code QuantPanels}' code decoders (42 MB per Q6 forward) and to {@code Attention}'s
- * conditional tile stores (96 KB per forward on AVX-512), each time only in some JVM runs. One thread, so all
+ * tile kernels (96-577 KB per forward on AVX-512), each time only in some JVM runs. One thread, so all
  * the work (and its allocation) is on the calling thread. A failure lists the heaviest allocation sites.
  */
 class ForwardAllocationTest {
