@@ -74,9 +74,10 @@ final class PackedWeights {
     /**
      * Writes columns {@code col0 .. col0 + cols - 1} of B from {@code values}, k-major with {@code width} values per
      * row of B ({@code values[row * width + j]} is B[row][col0 + j], as
-     * {@link org.nibble.kernels.quant.QuantPanels}' decode writes them with its row stride). When the columns are one whole
-     * GEMM panel ({@code width == NR}, col0 a multiple of NR) each K block is one bulk copy; otherwise element by
-     * element (only with 128-bit vectors, where NR = 8 is narrower than a 16-column decoded panel).
+     * {@link org.nibble.kernels.quant.QuantPanels}' decode writes them with row stride {@code width}). When the
+     * columns are one whole GEMM panel ({@code width == NR}, col0 a multiple of NR) each K block is one bulk copy;
+     * otherwise element by element (only with 128-bit vectors, where NR = 8 is narrower than a 16-column decoded
+     * panel).
      */
     void setPanel(int col0, int cols, float[] values, int width) {
         int nr = GemmF32.NR;
