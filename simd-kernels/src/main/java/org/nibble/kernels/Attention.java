@@ -23,7 +23,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * {@code Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys, Q broadcast straight
  * from its rows (no packing: the depth is only d), into a score scratch of n rounded up to R rows; each score row
  * gets -Infinity in its padding columns, so the softmax runs over whole vectors and the padding gets probability 0;
- * {@code exp(scale * (s - max))} and the row's {@code 1 / sum} are applied in the softmax passes; the output tiles of
+ * the scale, {@code exp(s - max)} and the row's {@code 1 / sum} are applied in the softmax passes; the output tiles of
  * {@code P V} are R rows by two vectors of V columns, V read in place when d is a multiple of two vectors, else from
  * a zero-padded copy. Tiles of R = 4 rows by 2 vectors; tile rows past n repeat row n - 1.
  *
@@ -182,16 +182,18 @@ public final class Attention {
     }
 
     /**
-     * Each of the n score rows becomes its probabilities: padding columns -Infinity, then
-     * {@code p_j = exp(scale * (s_j - max)) / sum} ({@code scale > 0} keeps the maximum where it is).
+     * Each of the n raw score rows becomes its probabilities: scaled first (any finite scale: the maximum is taken
+     * of the scaled scores, so a negative scale works as in the twin), padding columns -Infinity, then
+     * {@code p_j = exp(s_j - max) / sum}.
      */
     private static void softmaxRows(int n, int np, float scale, MemorySegment sc, long ldsB) {
         for (int i = 0; i < n; i++) {
             long rb = i * ldsB;
+            scaleRow(np, scale, sc, rb);
             for (int j = n; j < np; j++) {
                 sc.set(FLOAT, rb + 4L * j, Float.NEGATIVE_INFINITY);
             }
-            float sum = expRow(np, scale, sc, rb, maxRow(np, sc, rb));
+            float sum = expRow(np, sc, rb, maxRow(np, sc, rb));
             scaleRow(np, 1f / sum, sc, rb);
         }
     }
@@ -206,12 +208,12 @@ public final class Attention {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code sc[j] = exp(scale * (sc[j] - max))} over the row; returns the sum. */
-    private static float expRow(int np, float scale, MemorySegment sc, long rb, float max) {
+    /** {@code sc[j] = exp(sc[j] - max)} over the row; returns the sum. */
+    private static float expRow(int np, MemorySegment sc, long rb, float max) {
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < np; j += L) {
             long o = rb + 4L * j;
-            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).sub(max).mul(scale));
+            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).sub(max));
             e.intoMemorySegment(sc, o, ORDER);
             acc = acc.add(e);
         }

@@ -50,6 +50,32 @@ class AttentionTest {
         }
     }
 
+    /**
+     * Any finite scale, not only 1 / sqrt(d): negative (the softmax then favours the smallest dot products), zero
+     * (uniform) and large. The kernels store raw scores and the softmax applies the scale, so this fails if the row
+     * maximum is taken before scaling.
+     */
+    @Test
+    void matchesTwinForNegativeZeroAndLargeScales() {
+        int ld = 3 * 33 + 2;
+        for (int n : new int[]{1, 7, 17, 40}) {
+            for (float scale : new float[]{-0.4f, -3f, 0f, 2.5f}) {
+                try (Arena a = Arena.ofShared()) {
+                    MemorySegment qkv = random(a, 0, n * ld, n * 7L + 3, -2, 2);
+                    MemorySegment ov = floats(a, (long) n * 33), or = floats(a, (long) n * 33);
+                    Attention.forward(n, 33, scale, qkv, 0, ld, qkv, 33, ld, qkv, 66, ld, ov, 0, 33);
+                    AttentionScalar.forward(n, 33, scale, qkv, 0, ld, qkv, 33, ld, qkv, 66, ld, or, 0, 33);
+                    for (int i = 0; i < n; i++) {
+                        // the class comment's bound, 1e-5 * (max |v| + 1): scores up to ~400 in magnitude carry
+                        // their float rounding into exp
+                        assertArrayClose("n=" + n + " scale=" + scale + " row " + i, read(or, (long) i * 33, 33),
+                                read(ov, (long) i * 33, 33), 3e-5, 0);
+                    }
+                }
+            }
+        }
+    }
+
     /** Equal keys: uniform attention, each output is the mean of the values (a closed form). */
     @Test
     void equalKeysAverageTheValues() {
