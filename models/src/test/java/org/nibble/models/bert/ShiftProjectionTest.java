@@ -72,6 +72,20 @@ class ShiftProjectionTest {
             p.forwardDecoded(x, 1, d1);
             p.forwardDecoded(x, 3, d3);
             p.forward(x, many, yMany);
+            // the fused path (decode a GEMM panel, multiply it at once) does the decoded path's operations exactly
+            for (int rows : new int[]{1, 2, 3, 7, 13, ShiftProjection.FUSED_ROWS}) {
+                MemorySegment xr = a.allocate(4L * rows * in, 64);
+                for (int e = 0; e < rows * in; e++) {
+                    xr.setAtIndex(BertMath.F, e, (float) rng.nextGaussian());
+                }
+                MemorySegment fused = a.allocate(4L * rows * out, 64), decoded = a.allocate(4L * rows * out, 64);
+                p.forwardFused(xr, rows, fused);
+                p.forwardDecoded(xr, rows, decoded);
+                for (int e = 0; e < rows * out; e++) {
+                    assertEquals(decoded.getAtIndex(BertMath.F, e), fused.getAtIndex(BertMath.F, e), 0f,
+                            "fused vs decoded, " + rows + " rows, row " + e / out + ", col " + e % out);
+                }
+            }
             for (int row : new int[]{0, 2, many - 1}) {
                 for (int n = 0; n < out; n++) {
                     double s = b[n], mag = Math.abs(b[n]);
