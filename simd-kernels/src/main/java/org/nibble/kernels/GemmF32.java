@@ -431,6 +431,46 @@ public final class GemmF32 {
         macro(mc, nc, kc, alpha, pa, paOff, pb, pbOff, beta, c, cOff, ldc, SCRATCH.get().tile);
     }
 
+    /**
+     * {@link #multiplyPacked} with the packed-B block in a heap array ({@code pb[pbOff ..]}, same layout), for
+     * callers that fill B panels with {@code FloatVector.intoArray} (decoders of quantized weights) and would
+     * otherwise copy them into a native segment. Every element is computed by the same operations as in
+     * {@link #multiplyPacked}, so the results are bit-identical. B is read with {@code fromArray}: a heap segment
+     * passed to the segment kernel would make C2 compile every packed GEMM's loads for two segment kinds.
+     */
+    public static void multiplyPacked(int mc, int nc, int kc, float alpha, MemorySegment pa, long paOff, float[] pb,
+                                      int pbOff, float beta, MemorySegment c, long cOff, int ldc) {
+        Checks.checkCount("mc", mc);
+        Checks.checkCount("nc", nc);
+        Checks.checkCount("kc", kc);
+        Checks.checkRange("pa (packed A)", pa, paOff, mc == 0 ? 0 : packedASize(mc, kc), 4);
+        long need = nc == 0 ? 0 : packedBSize(kc, nc);
+        if (pbOff < 0 || pbOff + need > pb.length) {
+            throw new IndexOutOfBoundsException("pb (packed B): " + need + " floats from " + pbOff
+                    + " do not fit in an array of " + pb.length);
+        }
+        Checks.checkMatrix("c (mc x nc)", c, cOff, mc, nc, ldc, 4);
+        if (mc == 0 || nc == 0) {
+            return;
+        }
+        MemorySegment tile = SCRATCH.get().tile;
+        long ldcBytes = 4L * ldc;
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr);
+            int bb = pbOff + jr * kc;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir);
+                long cb = (cOff + (long) ir * ldc + jr) * 4;
+                kernel(kc, pa, (paOff + (long) ir * kc) * 4, pb, bb, tile);
+                if (mr == MR && nr == NR) {
+                    mergeFull(tile, alpha, beta, c, cb, ldcBytes);
+                } else {
+                    mergeTile(tile, mr, nr, alpha, beta, c, cb, ldcBytes);
+                }
+            }
+        }
+    }
+
     private static void macro(int mc, int nc, int kc, float alpha, MemorySegment pa, long paOff, MemorySegment pb,
                               long pbOff, float beta, MemorySegment c, long cOff, int ldc, MemorySegment tile) {
         long ldcBytes = 4L * ldc;
@@ -514,6 +554,52 @@ public final class GemmF32 {
         for (long ao = ab, bo = bb; ao < aEnd; ao += MR * 4, bo += NR * 4) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bo + 4L * L, ORDER);
+            FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4));
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8));
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12));
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16));
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20));
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        long row = 4L * NR, hi = 4L * L;
+        c00.intoMemorySegment(tile, 0, ORDER);
+        c01.intoMemorySegment(tile, hi, ORDER);
+        c10.intoMemorySegment(tile, row, ORDER);
+        c11.intoMemorySegment(tile, row + hi, ORDER);
+        c20.intoMemorySegment(tile, 2 * row, ORDER);
+        c21.intoMemorySegment(tile, 2 * row + hi, ORDER);
+        c30.intoMemorySegment(tile, 3 * row, ORDER);
+        c31.intoMemorySegment(tile, 3 * row + hi, ORDER);
+        c40.intoMemorySegment(tile, 4 * row, ORDER);
+        c41.intoMemorySegment(tile, 4 * row + hi, ORDER);
+        c50.intoMemorySegment(tile, 5 * row, ORDER);
+        c51.intoMemorySegment(tile, 5 * row + hi, ORDER);
+    }
+
+    /**
+     * {@link #kernel} with B in a heap array (step p at {@code pb[bb + p * NR]}): the same loop and operations; only
+     * the B loads differ ({@code fromArray}).
+     */
+    private static void kernel(int kc, MemorySegment pa, long ab, float[] pb, int bb, MemorySegment tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        long aEnd = ab + (long) kc * (MR * 4);
+        int bo = bb;
+        for (long ao = ab; ao < aEnd; ao += MR * 4, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, bo);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);

@@ -275,6 +275,37 @@ class GemmF32Test {
         }
     }
 
+    /** The heap-B form of multiplyPacked does the segment form's operations: bit-identical, every tail. */
+    @Test
+    void packedEntryWithHeapBMatchesSegmentB() {
+        var rng = new SplittableRandom(29);
+        for (int[] shape : new int[][]{{1, 1, 1}, {GemmF32.MR, GemmF32.NR, 17}, {13, 2 * GemmF32.NR + 3, 40},
+                {2 * GemmF32.MR + 2, GemmF32.NR - 1, 7}, {5, 3 * GemmF32.NR, 64}}) {
+            int mc = shape[0], nc = shape[1], kc = shape[2];
+            Mat a = mat(mc, kc, 2, 1, rng), b = mat(kc, nc, 2, 1, rng);
+            MemorySegment pa = arena.allocate(4 * GemmF32.packedASize(mc, kc), 64);
+            MemorySegment pb = arena.allocate(4 * (3 + GemmF32.packedBSize(kc, nc)), 64);
+            GemmF32.packA(false, a.seg, a.off, a.ld, 0, 0, mc, kc, pa, 0);
+            GemmF32.packB(false, b.seg, b.off, b.ld, 0, 0, kc, nc, pb, 3);
+            float[] heap = pb.toArray(FLOAT);
+            for (float beta : new float[]{0f, 1f, 0.5f}) {
+                Mat c = mat(mc, nc, 1, 2, rng), cHeap = copy(c);
+                GemmF32.multiplyPacked(mc, nc, kc, 0.75f, pa, 0, pb, 3, beta, c.seg, c.off, c.ld);
+                GemmF32.multiplyPacked(mc, nc, kc, 0.75f, pa, 0, heap, 3, beta, cHeap.seg, cHeap.off, cHeap.ld);
+                for (int i = 0; i < mc; i++) {
+                    for (int j = 0; j < nc; j++) {
+                        assertEquals(c.get(i, j), cHeap.get(i, j), 0f,
+                                "C[" + i + "][" + j + "] " + mc + "x" + nc + "x" + kc + " beta " + beta);
+                    }
+                }
+            }
+            var e = assertThrows(IndexOutOfBoundsException.class, () -> GemmF32.multiplyPacked(mc, nc, kc, 1f, pa,
+                    0, heap, 4, 0f, arena.allocate(4L * mc * nc), 0, nc));
+            assertTrue(e.getMessage().startsWith("pb (packed B)") && e.getMessage().contains(heap.length + ""),
+                    e.getMessage());
+        }
+    }
+
     @Test
     void argumentErrorsHaveClearMessages() {
         MemorySegment s = arena.allocate(4 * 100, 4);
