@@ -54,10 +54,11 @@ final class ShiftProjection implements Projection {
     /**
      * Up to this many activation rows run {@link #forwardFused} (each decoded GEMM panel multiplied while it is in
      * cache), more rows {@link #forwardDecoded}. MiniLM Q8, one thread, AVX-512, best of 5 in a timing loop,
-     * alternating runs, decoded vs fused: 6 tokens 4.8 vs 3.6-4.3 ms, 12 tokens 4.6-4.9 vs 4.2, 16 tokens 5.5-6.5 vs
-     * 5.3-6.0, 24 tokens 6.3-6.6 vs 6.1-6.3, 32 tokens 7.4-7.6 vs 7.5-7.8, 64 tokens 12.2-13.2 vs 14.1-15.0.
+     * alternating runs, decoded vs fused: 6 tokens 4.8 vs 3.6-4.3 ms and 12 tokens 4.6-4.9 vs 4.2 (fused still
+     * copying each panel to a native one; without that copy 3.7-4.0), 24 tokens 6.3-6.6 vs 6.1-6.3, 32 tokens
+     * 7.2-7.3 vs 7.0-7.2, 64 tokens 12.3 vs 13.9-18.2 (fused slower in every run), 128 tokens 22.4-31.8 vs 21.7-21.8.
      */
-    static final int FUSED_ROWS = 24;
+    static final int FUSED_ROWS = 32;
 
     private final int in;
     private final int out;
