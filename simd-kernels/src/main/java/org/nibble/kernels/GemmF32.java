@@ -206,8 +206,12 @@ public final class GemmF32 {
     private static final int FUSED_COLS = 4 * NR;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** Depth of each K block: k cut into ceil(k / KC) nearly equal blocks (a function of k only). */
-    private static int kcFor(int k) {
+    /**
+     * Depth of the GEMM's K blocks for a contraction of {@code k >= 1}: k cut into ceil(k / KC) nearly equal blocks
+     * (a function of k only); the last block may be shallower. Callers that keep packed B panels of their own
+     * ({@link #multiplyPacked}) cut k the same way, so their sums are the GEMM's.
+     */
+    public static int blockDepth(int k) {
         int blocks = ceilDiv(k, KC);
         return ceilDiv(k, blocks);
     }
@@ -225,7 +229,7 @@ public final class GemmF32 {
      */
     public static void packAllA(boolean transA, int m, int k, MemorySegment a, long aOff, int lda, MemorySegment dst,
                                 long dstOff) {
-        int mp = roundUp(m, MR), kcMax = kcFor(k);
+        int mp = roundUp(m, MR), kcMax = blockDepth(k);
         Parallel.RangeBody pack = (lo, hi) -> {
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
@@ -248,7 +252,7 @@ public final class GemmF32 {
                                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                                 float beta, MemorySegment c, long cOff, int ldc, MemorySegment whole) {
         Scratch s = SCRATCH.get();
-        int kcMax = kcFor(k), mp = roundUp(i1, MR);
+        int kcMax = blockDepth(k), mp = roundUp(i1, MR);
         MemorySegment pa = whole != null ? whole
                 : (s.a = Scratch.grow(s.a, packedASize(Math.min(MC, i1 - i0), kcMax)));
         MemorySegment pb = s.b = Scratch.grow(s.b, packedBSize(kcMax, Math.min(NC, j1 - j0)));

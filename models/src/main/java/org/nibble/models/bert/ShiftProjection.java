@@ -253,7 +253,7 @@ final class ShiftProjection implements Projection {
         MemorySegment pa = Workspace.get().slot(8, 4L * GemmF32.packedASize(rows, in));
         GemmF32.packAllA(false, rows, in, x, 0, in, pa, 0);
         int width = GemmF32.NR, mp = (int) GemmF32.packedASize(rows, 1); // rows rounded up to MR
-        int blocks = (in + GemmF32.KC - 1) / GemmF32.KC, kc = (in + blocks - 1) / blocks;
+        int kc = GemmF32.blockDepth(in), blocks = (in + kc - 1) / kc;
         int count = (out + width - 1) / width;
         Parallel.forRange(0, count, Math.max(1, count / 64), (lo, hi) -> {
             float[] staging = staging(in * width);
