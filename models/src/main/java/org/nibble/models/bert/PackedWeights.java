@@ -100,11 +100,6 @@ final class PackedWeights {
         }
     }
 
-    /** Sets B[row][col]. */
-    void set(int row, int col, float value) {
-        packed.set(BertMath.F, 4L * offset(row, col), value);
-    }
-
     /** The packed buffer. */
     MemorySegment buffer() {
         return packed;
