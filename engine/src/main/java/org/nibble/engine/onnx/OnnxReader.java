@@ -9,6 +9,7 @@ import org.eclipse.collections.api.list.primitive.MutableLongList;
 import org.eclipse.collections.impl.list.mutable.primitive.FloatArrayList;
 import org.eclipse.collections.impl.list.mutable.primitive.IntArrayList;
 import org.eclipse.collections.impl.list.mutable.primitive.LongArrayList;
+import org.nibble.engine.io.ByteFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,7 +75,7 @@ public final class OnnxReader {
                     + "are not supported");
         }
         try {
-            return read(Files.readAllBytes(file));
+            return read(ByteFiles.read(file));
         } catch (OnnxFormatException e) {
             throw new OnnxFormatException(file + ": " + e.getMessage(), e);
         }

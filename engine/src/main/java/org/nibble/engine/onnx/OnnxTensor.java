@@ -186,6 +186,23 @@ public final class OnnxTensor {
                 || dataType == OnnxDataType.BFLOAT16 ? floats()[0] : longs()[0];
     }
 
+    /**
+     * Copies elements {@code first .. first + count - 1} (row-major) of FLOAT data into {@code dst} as floats of
+     * {@code layout} from byte {@code dstOffset}, with no intermediate array (a model's weights go straight from the
+     * file's bytes into the memory that keeps them).
+     */
+    public void copyFloats(long first, int count, MemorySegment dst, ValueLayout.OfFloat layout, long dstOffset) {
+        if (dataType != OnnxDataType.FLOAT) {
+            throw wrongType("FLOAT");
+        }
+        java.util.Objects.checkFromIndexSize(first, count, this.count);
+        if (raw != null) {
+            MemorySegment.copy(raw, F, 4 * first, dst, layout, dstOffset, count);
+        } else {
+            MemorySegment.copy(floatData, (int) first, dst, layout, dstOffset, count);
+        }
+    }
+
     /** Copies FLOAT data into a new F32 tensor of the same shape in {@code scope}. */
     public Tensor toTensor(Scope scope) {
         if (dataType != OnnxDataType.FLOAT) {

@@ -45,6 +45,25 @@ class OnnxReaderTest {
         }
     }
 
+    /** copyFloats writes a range of raw_data and of float_data into a segment; bad ranges and types are refused. */
+    @Test
+    void copyFloatsCopiesARangeOfEitherStorage() throws Exception {
+        OnnxGraph g = OnnxReader.read(OnnxBytes.smallModel()).graph();
+        var layout = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment dst = a.allocate(4 * 8);
+            dst.fill((byte) 0x7f);
+            g.initializer("W").copyFloats(2, 3, dst, layout, 4); // raw_data elements 2..4 to floats 1..3
+            g.initializer("B").copyFloats(1, 2, dst, layout, 4 * 5); // float_data elements 1..2 to floats 5..6
+            float[] got = dst.toArray(layout);
+            float garbage = Float.intBitsToFloat(0x7f7f7f7f);
+            assertArrayEquals(new float[]{garbage, 3, 4, 5, garbage, -1f, 2f, garbage}, got);
+            assertThrows(IndexOutOfBoundsException.class, () -> g.initializer("W").copyFloats(4, 3, dst, layout, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> g.initializer("W").copyFloats(0, 6, dst, layout, 12));
+            assertThrows(IllegalStateException.class, () -> g.initializer("ZP").copyFloats(0, 1, dst, layout, 0));
+        }
+    }
+
     @Test
     void everyTruncationFailsWithAFormatError() {
         byte[] full = OnnxBytes.smallModel();

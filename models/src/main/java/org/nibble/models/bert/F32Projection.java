@@ -19,6 +19,15 @@ final class F32Projection implements Projection {
         this.w = packed == null ? w : null; // the packed copy replaces the plain one
     }
 
+    /** Weights already packed ({@code packed}, [in, out]) and a bias. */
+    F32Projection(int in, int out, PackedWeights packed, MemorySegment b) {
+        this.in = in;
+        this.out = out;
+        this.b = b;
+        this.packed = packed;
+        this.w = null;
+    }
+
     @Override
     public int in() {
         return in;

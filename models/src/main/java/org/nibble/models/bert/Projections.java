@@ -3,6 +3,7 @@ package org.nibble.models.bert;
 import org.nibble.engine.Scope;
 import org.nibble.engine.onnx.OnnxFormatException;
 import org.nibble.engine.onnx.OnnxTensor;
+import org.nibble.kernels.GemmF32;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -32,19 +33,26 @@ final class Projections {
             }
             out += r.out();
         }
-        MemorySegment w = java.lang.foreign.Arena.ofAuto().allocate(4L * in * out, 64);
         MemorySegment b = scope.allocate(4L * out);
-        int col = 0;
+        // straight from the file's bytes into the GEMM panels, in runs that end at panel edges (bulk copies: cold
+        // code at load time, where the vector packing loop ran interpreted, and no plain [in, out] copy in between:
+        // that and a float array per matrix were 85 MB of memory touched once, more than the packed weights)
+        PackedWeights packed = new PackedWeights(in, out, null, scope);
+        int nr = GemmF32.NR, col = 0;
         for (BertGraph.LinearRef r : refs) {
-            float[] wr = r.weight().floats();
+            OnnxTensor w = r.weight();
             int o = r.out();
             for (int i = 0; i < in; i++) {
-                MemorySegment.copy(wr, i * o, w, F, 4L * ((long) i * out + col), o);
+                for (int j = 0; j < o; ) {
+                    int run = Math.min(o - j, nr - (col + j) % nr);
+                    w.copyFloats((long) i * o + j, run, packed.buffer(), F, 4L * packed.offset(i, col + j));
+                    j += run;
+                }
             }
-            MemorySegment.copy(r.bias().floats(), 0, b, F, 4L * col, o);
+            r.bias().copyFloats(0, o, b, F, 4L * col);
             col += o;
         }
-        return new F32Projection(in, out, w, b, scope);
+        return new F32Projection(in, out, packed, b);
     }
 
     /** Fused FP32 weights [in, out] and bias of {@code refs} as float arrays (for the quantized variants). */
