@@ -120,17 +120,21 @@ final class ShiftProjection implements Projection {
                 }
             }
         }
-        float best = Float.NaN;
+        // with one candidate there is nothing to compare: quantizing, decoding for the error and quantizing again
+        // was two thirds of a quantized model's load
+        float best = CLIPS[0], last = Float.NaN;
         double bestErr = Double.POSITIVE_INFINITY;
-        for (float c : CLIPS) {
-            quantize(w, bits, c);
+        for (int i = 0; CLIPS.length > 1 && i < CLIPS.length; i++) {
+            quantize(w, bits, last = CLIPS[i]);
             double err = error(w);
             if (err < bestErr) {
                 bestErr = err;
-                best = c;
+                best = CLIPS[i];
             }
         }
-        quantize(w, bits, best);
+        if (best != last) {
+            quantize(w, bits, best);
+        }
         clip = best;
     }
 
