@@ -198,30 +198,23 @@ public final class Attention {
     /** Maximum of {@code scale * sc[j]} over j < n of a row of np (a multiple of L) floats. */
     private static float maxScaledRow(int n, int np, float scale, MemorySegment sc, long rb) {
         FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m = negInf;
-        int full = n - n % L, j = 0;
-        for (; j < full; j += L) {
-            FloatVector v = FloatVector.fromMemorySegment(S, sc, rb + 4L * j, ORDER).mul(scale);
-            m = m.blend(v, m.compare(VectorOperators.LT, v)); // max without Java's NaN/-0 blends (scores are finite)
-        }
-        for (; j < np; j += L) { // the vectors with padding: its lanes are -Infinity
+        for (int j = 0; j < np; j += L) {
+            // lanes at or past n (padding) are -Infinity: one masked blend per vector, no separate tail loop
             FloatVector v = FloatVector.fromMemorySegment(S, sc, rb + 4L * j, ORDER).mul(scale)
                     .blend(negInf, S.indexInRange(j, n).not());
-            m = m.blend(v, m.compare(VectorOperators.LT, v));
+            m = m.blend(v, m.compare(VectorOperators.LT, v)); // max without Java's NaN/-0 blends (scores are finite)
         }
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code sc[j] = exp(scale * sc[j] - max)} over the row (padding: exp(-Infinity)); returns the sum. */
+    /**
+     * {@code sc[j] = exp(scale * sc[j] - max)} over the row (padding: exp(-Infinity)); returns the sum. One loop with
+     * one call of {@link #expNonPositive}: with a second call site for the padding vector, C2 stopped inlining it
+     * and boxed its vectors (1.5 MB per pair of MiniLM forwards, ForwardAllocationTest).
+     */
     private static float expScaledRow(int n, int np, float scale, MemorySegment sc, long rb, float max) {
         FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), acc = FloatVector.zero(S);
-        int full = n - n % L, j = 0;
-        for (; j < full; j += L) {
-            long o = rb + 4L * j;
-            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale).sub(max));
-            e.intoMemorySegment(sc, o, ORDER);
-            acc = acc.add(e);
-        }
-        for (; j < np; j += L) {
+        for (int j = 0; j < np; j += L) {
             long o = rb + 4L * j;
             FloatVector v = FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale)
                     .blend(negInf, S.indexInRange(j, n).not());
