@@ -6,17 +6,12 @@ import java.lang.foreign.MemorySegment;
 final class F32Projection implements Projection {
     private final int in;
     private final int out;
-    private final MemorySegment w;
     private final MemorySegment b;
     private final PackedWeights packed;
 
-    /** {@code w} [in, out] row-major; packed for the GEMM when {@code scope} is given. */
+    /** {@code w} [in, out] row-major, packed into {@code scope} for the GEMM. */
     F32Projection(int in, int out, MemorySegment w, MemorySegment b, org.nibble.engine.Scope scope) {
-        this.in = in;
-        this.out = out;
-        this.b = b;
-        this.packed = scope == null ? null : new PackedWeights(scope, w, in, out);
-        this.w = packed == null ? w : null; // the packed copy replaces the plain one
+        this(in, out, new PackedWeights(scope, w, in, out), b);
     }
 
     /** Weights already packed ({@code packed}, [in, out]) and a bias. */
@@ -25,7 +20,6 @@ final class F32Projection implements Projection {
         this.out = out;
         this.b = b;
         this.packed = packed;
-        this.w = null;
     }
 
     @Override
@@ -44,10 +38,6 @@ final class F32Projection implements Projection {
 
     @Override
     public void forward(MemorySegment x, int rows, MemorySegment y) {
-        if (packed == null) {
-            Kernels.gemmBias(rows, out, in, x, in, w, out, b, y, out);
-            return;
-        }
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(b, 0, y, 4L * r * out, 4L * out);
         }
@@ -56,6 +46,6 @@ final class F32Projection implements Projection {
 
     @Override
     public long bytes() {
-        return (packed != null ? packed.bytes() : w.byteSize()) + b.byteSize();
+        return packed.bytes() + b.byteSize();
     }
 }

@@ -1,6 +1,5 @@
 package org.nibble.models.bert;
 
-import org.nibble.kernels.GemmF32;
 import org.nibble.kernels.Softmax;
 
 import java.lang.foreign.MemorySegment;
@@ -12,32 +11,6 @@ import java.lang.foreign.MemorySegment;
  */
 final class Kernels {
     private Kernels() {
-    }
-
-    /** {@code C[m,n] = A[m,k] · B[k,n] + bias} (bias broadcast over rows; null for none), offsets 0. */
-    static void gemmBias(int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb, MemorySegment bias,
-                         MemorySegment c, int ldc) {
-        if (bias != null) {
-            for (int r = 0; r < m; r++) {
-                MemorySegment.copy(bias, 0, c, 4L * r * ldc, 4L * n);
-            }
-        }
-        GemmF32.gemm(false, false, m, n, k, 1f, a, 0, lda, b, 0, ldb, bias == null ? 0f : 1f, c, 0, ldc);
-    }
-
-    /** {@code C[m,n] = A[m,k] · B[n,k]ᵀ + bias} (bias broadcast over rows), offsets 0. */
-    static void gemmBiasTransB(int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb,
-                               MemorySegment bias, MemorySegment c, int ldc) {
-        for (int r = 0; r < m; r++) {
-            MemorySegment.copy(bias, 0, c, 4L * r * ldc, 4L * n);
-        }
-        GemmF32.gemm(false, true, m, n, k, 1f, a, 0, lda, b, 0, ldb, 1f, c, 0, ldc);
-    }
-
-    /** {@code C = A · op(B)} with offsets (inside a parallel attention task the GEMM runs inline). */
-    static void gemm(boolean transB, int m, int n, int k, MemorySegment a, long aOff, int lda,
-                     MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc) {
-        GemmF32.gemm(false, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
     }
 
     /**
