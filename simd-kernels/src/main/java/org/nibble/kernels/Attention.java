@@ -19,9 +19,10 @@ import static org.nibble.kernels.Simd.ORDER;
  *
  * <p>Single-threaded: the caller runs heads (and sequences) in parallel. Scratch (the transposed keys, the score
  * matrix) is per thread and reused. Algorithm, for the small head dimensions of encoders (d = 32 to 128): K is
- * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding 0); the raw scores
- * {@code Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys, Q broadcast straight
- * from its rows (no packing: the depth is only d), into a score scratch of n rounded up to R rows; the softmax
+ * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding columns left as they
+ * are); the raw scores {@code Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys,
+ * Q broadcast straight from its rows (no packing: the depth is only d), into a score scratch of n rounded up to R
+ * rows; the softmax
  * takes each row's padding columns as -Infinity, so it runs over whole vectors (P V never reads the padding), and
  * applies the scale, {@code exp(s - max)} and the row's {@code 1 / sum} in its passes; the output tiles of
  * {@code P V} are R rows by two vectors of V columns, V read in place when d is a multiple of two vectors, else from
@@ -117,17 +118,15 @@ public final class Attention {
         Checks.checkMatrix("out", out, oOff, n, d, ldo, 4);
     }
 
-    /** {@code kt[p * np + j] = K[j, p]} for j < n, 0 for n <= j < np. */
+    /**
+     * {@code kt[p * np + j] = K[j, p]} for j < n. Columns n .. np - 1 keep whatever the scratch held: they only give
+     * scores in the padding columns, which the softmax masks (zeroing them was half of a 12-token call).
+     */
     private static void transpose(int n, int d, int np, MemorySegment k, long kb, long ldkB, MemorySegment kt) {
         for (int j = 0; j < n; j++) {
             long src = kb + j * ldkB, dst = 4L * j;
             for (int p = 0; p < d; p++) {
                 kt.set(FLOAT, dst + 4L * p * np, k.get(FLOAT, src + 4L * p));
-            }
-        }
-        for (int p = 0; p < d; p++) {
-            for (int j = n; j < np; j++) {
-                kt.set(FLOAT, 4L * ((long) p * np + j), 0f);
             }
         }
     }

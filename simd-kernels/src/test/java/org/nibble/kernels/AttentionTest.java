@@ -76,6 +76,33 @@ class AttentionTest {
         }
     }
 
+    /**
+     * The transposed-key scratch is not cleared between calls: NaN or huge keys of a longer call, left in what
+     * becomes the padding of shorter ones, must not reach their results (both softmax passes mask the padding
+     * columns; a huge stale score would otherwise become the row maximum).
+     */
+    @Test
+    void staleScratchFromAnEarlierCallDoesNotLeak() {
+        int d = 32, ld = 3 * d;
+        for (float stale : new float[]{Float.NaN, 1e30f}) {
+            try (Arena a = Arena.ofShared()) {
+                MemorySegment bad = floats(a, 200L * ld), out = floats(a, 200L * d);
+                fill(bad, stale);
+                Attention.forward(200, d, 0.2f, bad, 0, ld, bad, d, ld, bad, 2 * d, ld, out, 0, d);
+                for (int n : new int[]{1, 7, 12, 40}) {
+                    MemorySegment qkv = random(a, 0, n * ld, n, -2, 2);
+                    MemorySegment ov = floats(a, (long) n * d), or = floats(a, (long) n * d);
+                    Attention.forward(n, d, 0.2f, qkv, 0, ld, qkv, d, ld, qkv, 2 * d, ld, ov, 0, d);
+                    AttentionScalar.forward(n, d, 0.2f, qkv, 0, ld, qkv, d, ld, qkv, 2 * d, ld, or, 0, d);
+                    for (int i = 0; i < n; i++) {
+                        assertArrayClose("after a call with keys " + stale + ", n=" + n + " row " + i,
+                                read(or, (long) i * d, d), read(ov, (long) i * d, d), 3e-6, 1e-5);
+                    }
+                }
+            }
+        }
+    }
+
     /** Equal keys: uniform attention, each output is the mean of the values (a closed form). */
     @Test
     void equalKeysAverageTheValues() {
