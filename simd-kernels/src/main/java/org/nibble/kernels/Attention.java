@@ -91,7 +91,7 @@ public final class Attention {
                 scoreTile(d, n, i, q, 4 * qOff, 4L * ldq, kt, 4L * j, ldsB, sc, 4L * j, ldsB);
             }
         }
-        softmaxRows(n, np, scale, sc, ldsB);
+        softmaxRows(n, scale, sc, ldsB);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -184,20 +184,22 @@ public final class Attention {
      * Each of the n raw score rows becomes its probabilities: {@code p_j = exp(scale * s_j - max) / sum} over the row,
      * the maximum taken of the scaled scores (any finite scale: a negative one works as in the twin), padding columns
      * as -Infinity. Two passes scale on the fly (no pass that stores the scaled row first: 5-10% of this kernel at 41
-     * and 128 tokens), then one multiplies by {@code 1 / sum}.
+     * and 128 tokens), then one multiplies by {@code 1 / sum}. They cover the vectors that hold columns below n, not
+     * the whole row of np (a multiple of two vectors): P V never reads past column n - 1.
      */
-    private static void softmaxRows(int n, int np, float scale, MemorySegment sc, long ldsB) {
+    private static void softmaxRows(int n, float scale, MemorySegment sc, long ldsB) {
+        int nv = roundUp(n, L);
         for (int i = 0; i < n; i++) {
             long rb = i * ldsB;
-            float sum = expScaledRow(n, np, scale, sc, rb, maxScaledRow(n, np, scale, sc, rb));
-            scaleRow(np, 1f / sum, sc, rb);
+            float sum = expScaledRow(n, nv, scale, sc, rb, maxScaledRow(n, nv, scale, sc, rb));
+            scaleRow(nv, 1f / sum, sc, rb);
         }
     }
 
-    /** Maximum of {@code scale * sc[j]} over j < n of a row of np (a multiple of L) floats. */
-    private static float maxScaledRow(int n, int np, float scale, MemorySegment sc, long rb) {
+    /** Maximum of {@code scale * sc[j]} over j < n, reading the row's first nv floats (nv a multiple of L, >= n). */
+    private static float maxScaledRow(int n, int nv, float scale, MemorySegment sc, long rb) {
         FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m = negInf;
-        for (int j = 0; j < np; j += L) {
+        for (int j = 0; j < nv; j += L) {
             // lanes at or past n (padding) are -Infinity: one masked blend per vector, no separate tail loop
             FloatVector v = FloatVector.fromMemorySegment(S, sc, rb + 4L * j, ORDER).mul(scale)
                     .blend(negInf, S.indexInRange(j, n).not());
@@ -207,13 +209,13 @@ public final class Attention {
     }
 
     /**
-     * {@code sc[j] = exp(scale * sc[j] - max)} over the row (padding: exp(-Infinity)); returns the sum. One loop with
+     * {@code sc[j] = exp(scale * sc[j] - max)} for j < nv (padding: exp(-Infinity)); returns the sum. One loop with
      * one call of {@link #expNonPositive}: with a second call site for the padding vector, C2 stopped inlining it
      * and boxed its vectors (1.5 MB per pair of MiniLM forwards, ForwardAllocationTest).
      */
-    private static float expScaledRow(int n, int np, float scale, MemorySegment sc, long rb, float max) {
+    private static float expScaledRow(int n, int nv, float scale, MemorySegment sc, long rb, float max) {
         FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), acc = FloatVector.zero(S);
-        for (int j = 0; j < np; j += L) {
+        for (int j = 0; j < nv; j += L) {
             long o = rb + 4L * j;
             FloatVector v = FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale)
                     .blend(negInf, S.indexInRange(j, n).not());
