@@ -21,9 +21,8 @@ import static org.nibble.models.bert.BertMath.F;
  * {@code s0} and {@code G} power-of-two groups along the input axis (one group id per input feature and block), and
  * its plain b-bit codes are packed as GEMM panels ({@link QuantPanels}, Q8/Q6/Q4). Activations stay FP32.
  *
- * Before quantizing, each output row is divided by its own scale {@code c[n] = clip · max|row|} (clamped to [-1, 1];
- * the clip ratio is chosen per matrix for the smallest Frobenius error), so the block's base scale and the per-input
- * power-of-two groups only have to cover what varies along the input axis.
+ * Before quantizing, each output row is divided by its own scale {@code c[n] = max|row|}, so the block's base scale
+ * and the per-input power-of-two groups only have to cover what varies along the input axis.
  * <pre>
  * codes: QuantPanels layout [out, in] | group ids [blocks, in] bytes | colScale[n] = s0[n / BR] · c[n] (float)
  * W[k][n] ≈ code(n, k) · 2^-g_{n/BR}[k] · colScale[n]
@@ -68,10 +67,7 @@ final class ShiftProjection implements Projection {
     private final int blocks;
     private final MemorySegment colScale;
     private final MemorySegment bias;
-    private final float clip;
 
-    /** Clip ratios tried per matrix; the one with the smallest Frobenius error is kept. */
-    private static final float[] CLIPS = {1f};
     /** Weights beyond this many RMS of their matrix are kept exactly, in FP32, beside the codes. */
     static final float OUTLIER_RMS = 4f;
 
@@ -120,29 +116,14 @@ final class ShiftProjection implements Projection {
                 }
             }
         }
-        // with one candidate there is nothing to compare: quantizing, decoding for the error and quantizing again
-        // was two thirds of a quantized model's load
-        float best = CLIPS[0], last = Float.NaN;
-        double bestErr = Double.POSITIVE_INFINITY;
-        for (int i = 0; CLIPS.length > 1 && i < CLIPS.length; i++) {
-            quantize(w, bits, last = CLIPS[i]);
-            double err = error(w);
-            if (err < bestErr) {
-                bestErr = err;
-                best = CLIPS[i];
-            }
-        }
-        if (best != last) {
-            quantize(w, bits, best);
-        }
-        clip = best;
+        quantize(w, bits);
     }
 
     /**
-     * Row n of Wᵀ is divided by {@code c[n] = clip · max_k |W[k][n]|} and clamped to [-1, 1], then each block of
-     * rows is ShiftQuant-ized and packed.
+     * Row n of Wᵀ is divided by {@code c[n] = max_k |W[k][n]|} and clamped to [-1, 1], then each block of rows is
+     * ShiftQuant-ized and packed.
      */
-    private void quantize(float[] w, int bits, float clipRatio) {
+    private void quantize(float[] w, int bits) {
         try (Arena tmp = Arena.ofShared()) {
             MemorySegment wt = tmp.allocate(4L * in * out, 64);
             float[] c = new float[out];
@@ -151,7 +132,7 @@ final class ShiftProjection implements Projection {
                 for (int k = 0; k < in; k++) {
                     max = Math.max(max, Math.abs(w[k * out + n]));
                 }
-                c[n] = max == 0 ? 1f : clipRatio * max;
+                c[n] = max == 0 ? 1f : max;
                 for (int k = 0; k < in; k++) {
                     float v = w[k * out + n] / c[n];
                     wt.set(F, 4L * ((long) n * in + k), Math.max(-1f, Math.min(1f, v)));
@@ -169,24 +150,6 @@ final class ShiftProjection implements Projection {
             }
             QuantPanels.pack(format, out, in, codes, 0, in, panels, 0);
         }
-    }
-
-    /** Squared Frobenius error of the decoded weights against {@code w}. */
-    private double error(float[] w) {
-        try (Arena tmp = Arena.ofShared()) {
-            MemorySegment d = decode(tmp);
-            double e = 0;
-            for (int i = 0; i < w.length; i++) {
-                double x = w[i] - d.getAtIndex(F, i);
-                e += x * x;
-            }
-            return e;
-        }
-    }
-
-    /** The clip ratio chosen for this matrix. */
-    float clip() {
-        return clip;
     }
 
     @Override
