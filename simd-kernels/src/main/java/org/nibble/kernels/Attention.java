@@ -17,16 +17,19 @@ import static org.nibble.kernels.Simd.ORDER;
  * ({@code [tokens, 3 * hidden]}, head {@code h} at column {@code h * d}) and written into its columns of the context.
  * Vector API implementation; the twin with the same signature is {@link AttentionScalar} (double).
  *
- * <p>Single-threaded: the caller runs heads (and sequences) in parallel. Scratch (the transposed keys, the score
- * matrix) is per thread and reused. Algorithm, for the small head dimensions of encoders (d = 32 to 128): K is
- * transposed once into {@code Kt [d, np]} ({@code np} = n rounded up to two vectors, padding columns left as they
- * are); the raw scores {@code Q Kt} are computed in register tiles of {@value #R} query rows by two vectors of keys,
- * Q broadcast straight from its rows (no packing: the depth is only d), into a score scratch of n rounded up to R
- * rows; the softmax
- * takes each row's padding columns as -Infinity, so it runs over whole vectors (P V never reads the padding), and
- * applies the scale, {@code exp(s - max)} and the row's {@code 1 / sum} in its passes; the output tiles of
- * {@code P V} are R rows by two vectors of V columns, V read in place when d is a multiple of two vectors, else from
- * a zero-padded copy. Tiles of R = 4 rows by 2 vectors; tile rows past n repeat row n - 1.
+ * <p>Single-threaded: the caller runs heads (and sequences) in parallel. Scratch (the transposed queries, the score
+ * matrix) is per thread and reused. Algorithm, for the small head dimensions of encoders (d = 32 to 128): Q is
+ * transposed once into {@code Qt [d, np]} ({@code np} = n rounded up to two vectors, padding columns left as they
+ * are); the raw scores are computed transposed, {@code S^T = K Qt} (row j: key j against every query, queries along
+ * the lanes), in register tiles of {@value #R} key rows by two vectors of queries, K broadcast straight from its rows
+ * (no packing: the depth is only d), into a score scratch of n rounded up to R rows. The softmax then runs down the
+ * key rows for L queries at once, lanewise (maximum, {@code exp(scale * s - max)}, sum, {@code 1 / sum}), with no
+ * reduction across lanes: per query row, as before, three reductions and their latency took most of a short
+ * sentence's call (12 heads x 12 tokens, one core: 18.4 -> 11.4 us; 41 tokens 82 -> 68; 128 tokens 457 -> 420,
+ * throwaway loop, alternating JVMs). Lanes of queries past n hold whatever the scratch held; nothing reads them.
+ * The output tiles of {@code P V} are R query rows by two vectors of V columns, P read down a column of the
+ * transposed scores, V read in place when d is a multiple of two vectors, else from a zero-padded copy. Tile rows
+ * past n repeat row n - 1.
  *
  * <p>Both tile kernels store all 8 accumulators unconditionally, with no arithmetic after the loop: score rows past
  * n land in the scratch's padding rows, and output tiles that are partial (rows past n, or fewer than W columns) go
@@ -54,7 +57,7 @@ public final class Attention {
 
     /** Per-thread scratch, grown on demand. */
     private static final class Scratch {
-        MemorySegment kt = MemorySegment.NULL;
+        MemorySegment qt = MemorySegment.NULL;
         MemorySegment scores = MemorySegment.NULL;
         MemorySegment v = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate(4L * R * W, 64);
@@ -82,16 +85,17 @@ public final class Attention {
         }
         int np = roundUp(n, W), dp = roundUp(d, W);
         Scratch s = SCRATCH.get();
-        MemorySegment kt = s.kt = Scratch.grow(s.kt, (long) d * np);
+        MemorySegment qt = s.qt = Scratch.grow(s.qt, (long) d * np);
         MemorySegment sc = s.scores = Scratch.grow(s.scores, (long) roundUp(n, R) * np);
-        transpose(n, d, np, k, 4 * kOff, 4L * ldk, kt);
+        transpose(n, d, np, q, 4 * qOff, 4L * ldq, qt);
         long ldsB = 4L * np;
-        for (int j = 0; j < np; j += W) {
-            for (int i = 0; i < n; i += R) {
-                scoreTile(d, n, i, q, 4 * qOff, 4L * ldq, kt, 4L * j, ldsB, sc, 4L * j, ldsB);
+        // transposed scores: row j of sc holds key j's raw scores against all queries (queries along the lanes)
+        for (int i = 0; i < np; i += W) {
+            for (int j = 0; j < n; j += R) {
+                scoreTile(d, n, j, k, 4 * kOff, 4L * ldk, qt, 4L * i, ldsB, sc, 4L * i, ldsB);
             }
         }
-        softmaxRows(n, scale, sc, ldsB);
+        softmaxColumns(n, scale, sc, ldsB);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -119,14 +123,14 @@ public final class Attention {
     }
 
     /**
-     * {@code kt[p * np + j] = K[j, p]} for j < n. Columns n .. np - 1 keep whatever the scratch held: they only give
-     * scores in the padding columns, which the softmax masks (zeroing them was half of a 12-token call).
+     * {@code qt[p * np + i] = Q[i, p]} for i < n. Columns n .. np - 1 keep whatever the scratch held: they only give
+     * scores in lanes of queries that do not exist, which nothing reads (zeroing them was half of a 12-token call).
      */
-    private static void transpose(int n, int d, int np, MemorySegment k, long kb, long ldkB, MemorySegment kt) {
-        for (int j = 0; j < n; j++) {
-            long src = kb + j * ldkB, dst = 4L * j;
+    private static void transpose(int n, int d, int np, MemorySegment q, long qb, long ldqB, MemorySegment qt) {
+        for (int i = 0; i < n; i++) {
+            long src = qb + i * ldqB, dst = 4L * i;
             for (int p = 0; p < d; p++) {
-                kt.set(FLOAT, dst + 4L * p * np, k.get(FLOAT, src + 4L * p));
+                qt.set(FLOAT, dst + 4L * p * np, q.get(FLOAT, src + 4L * p));
             }
         }
     }
@@ -142,8 +146,9 @@ public final class Attention {
     }
 
     /**
-     * Raw scores of query rows i .. i + R - 1 (rows past n repeat row n - 1, stored into the scratch's padding rows)
-     * against keys of one column tile: {@code sc[i, j .. j + W) = sum_p q[i, p] * kt[p, j .. j + W)}.
+     * Raw scores of key rows i .. i + R - 1 (rows past n repeat row n - 1, stored into the scratch's padding rows)
+     * against the queries of one column tile: {@code sc[i, j .. j + W) = sum_p q[i, p] * kt[p, j .. j + W)}, with
+     * {@code q} the keys and {@code kt} the transposed queries.
      */
     private static void scoreTile(int d, int n, int i, MemorySegment q, long qb, long ldqB,
                                   MemorySegment kt, long ktb, long ldktB, MemorySegment sc, long scb, long ldsB) {
@@ -181,57 +186,58 @@ public final class Attention {
     }
 
     /**
-     * Each of the n raw score rows becomes its probabilities: {@code p_j = exp(scale * s_j - max) / sum} over the row,
-     * the maximum taken of the scaled scores (any finite scale: a negative one works as in the twin), padding columns
-     * as -Infinity. Two passes scale on the fly (no pass that stores the scaled row first: 5-10% of this kernel at 41
-     * and 128 tokens), then one multiplies by {@code 1 / sum}. They cover the vectors that hold columns below n, not
-     * the whole row of np (a multiple of two vectors): P V never reads past column n - 1.
+     * Each query's raw scores (a column of the transposed scores: query i in lane i % L of the vectors at column
+     * {@code i - i % L}) become its probabilities, {@code p_j = exp(scale * s_j - max) / sum} over keys j < n, the
+     * maximum taken of the scaled scores (any finite scale: a negative one works as in the twin). The softmax runs
+     * down the key rows, L queries at a time: maxima, exponentials and sums are lanewise, with no reduction across
+     * lanes (per query row, three cross-lane reductions and their latency were most of a 12-token call). Lanes of
+     * queries past n hold whatever the scratch held and are never read.
      */
-    private static void softmaxRows(int n, float scale, MemorySegment sc, long ldsB) {
-        int nv = roundUp(n, L);
-        for (int i = 0; i < n; i++) {
-            long rb = i * ldsB;
-            float sum = expScaledRow(n, nv, scale, sc, rb, maxScaledRow(n, nv, scale, sc, rb));
-            scaleRow(nv, 1f / sum, sc, rb);
+    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB) {
+        for (int i = 0; i < n; i += L) {
+            long cb = 4L * i;
+            FloatVector max = maxScaled(n, scale, sc, cb, ldsB);
+            FloatVector inv = expScaled(n, scale, sc, cb, ldsB, max);
+            for (int j = 0; j < n; j++) {
+                long o = cb + j * ldsB;
+                FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(inv).intoMemorySegment(sc, o, ORDER);
+            }
         }
     }
 
-    /** Maximum of {@code scale * sc[j]} over j < n, reading the row's first nv floats (nv a multiple of L, >= n). */
-    private static float maxScaledRow(int n, int nv, float scale, MemorySegment sc, long rb) {
-        FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m = negInf;
-        for (int j = 0; j < nv; j += L) {
-            // lanes at or past n (padding) are -Infinity: one masked blend per vector, no separate tail loop
-            FloatVector v = FloatVector.fromMemorySegment(S, sc, rb + 4L * j, ORDER).mul(scale)
-                    .blend(negInf, S.indexInRange(j, n).not());
-            m = m.blend(v, m.compare(VectorOperators.LT, v)); // max without Java's NaN/-0 blends (scores are finite)
+    /** Lanewise maximum of {@code scale * sc[j, lanes at cb]} over key rows j < n (two chains: even and odd j). */
+    private static FloatVector maxScaled(int n, float scale, MemorySegment sc, long cb, long ldsB) {
+        FloatVector m0 = FloatVector.fromMemorySegment(S, sc, cb, ORDER).mul(scale), m1 = m0;
+        int j = 1;
+        for (; j + 1 < n; j += 2) {
+            long o = cb + j * ldsB;
+            FloatVector v0 = FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, sc, o + ldsB, ORDER).mul(scale);
+            // max as compare + blend, without Java's NaN/-0 rules (several instructions on AVX2)
+            m0 = m0.blend(v0, m0.compare(VectorOperators.LT, v0));
+            m1 = m1.blend(v1, m1.compare(VectorOperators.LT, v1));
         }
-        return m.reduceLanes(VectorOperators.MAX);
+        if (j < n) {
+            FloatVector v0 = FloatVector.fromMemorySegment(S, sc, cb + j * ldsB, ORDER).mul(scale);
+            m0 = m0.blend(v0, m0.compare(VectorOperators.LT, v0));
+        }
+        return m0.blend(m1, m0.compare(VectorOperators.LT, m1));
     }
 
     /**
-     * {@code sc[j] = exp(scale * sc[j] - max)} for j < nv (padding: exp(-Infinity)); returns the sum. One loop with
-     * one call of {@link #expNonPositive}: with a second call site for the padding vector, C2 stopped inlining it
-     * and boxed its vectors (1.5 MB per pair of MiniLM forwards, ForwardAllocationTest).
+     * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n; returns {@code 1 / sum} per lane.
+     * One call site of {@link #expNonPositive}: with two, C2 stopped inlining it and boxed its vectors
+     * (ForwardAllocationTest).
      */
-    private static float expScaledRow(int n, int nv, float scale, MemorySegment sc, long rb, float max) {
-        FloatVector negInf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), acc = FloatVector.zero(S);
-        for (int j = 0; j < nv; j += L) {
-            long o = rb + 4L * j;
-            FloatVector v = FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale)
-                    .blend(negInf, S.indexInRange(j, n).not());
-            FloatVector e = expNonPositive(v.sub(max));
+    private static FloatVector expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, FloatVector max) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j++) {
+            long o = cb + j * ldsB;
+            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale).sub(max));
             e.intoMemorySegment(sc, o, ORDER);
             acc = acc.add(e);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** {@code sc[j] *= f} over the row. */
-    private static void scaleRow(int np, float f, MemorySegment sc, long rb) {
-        for (int j = 0; j < np; j += L) {
-            long o = rb + 4L * j;
-            FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(f).intoMemorySegment(sc, o, ORDER);
-        }
+        return FloatVector.broadcast(S, 1f).div(acc);
     }
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
@@ -268,17 +274,17 @@ public final class Attention {
 
     /**
      * Output rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored), {@code cols <= W} columns:
-     * {@code out[i, c ..] = sum_{j < n} p[i, j] * v[j, c .. c + W)}.
+     * {@code out[i, c ..] = sum_{j < n} p[i, j] * v[j, c .. c + W)}, with p[i, j] at {@code sc[j, i]} (transposed).
      */
     private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment v, long vb,
                                   long ldvB, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
         int rows = Math.min(R, n - i);
-        long p0 = i * ldsB;
-        long p1 = rows > 1 ? p0 + ldsB : p0, p2 = rows > 2 ? p1 + ldsB : p1, p3 = rows > 3 ? p2 + ldsB : p2;
+        long p0 = 4L * i;
+        long p1 = rows > 1 ? p0 + 4 : p0, p2 = rows > 2 ? p1 + 4 : p1, p3 = rows > 3 ? p2 + 4 : p2;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
         FloatVector a30 = a00, a31 = a00;
         for (int j = 0; j < n; j++) {
-            long vo = vb + j * ldvB, po = 4L * j;
+            long vo = vb + j * ldvB, po = j * ldsB;
             FloatVector b0 = FloatVector.fromMemorySegment(S, v, vo, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, v, vo + 4L * L, ORDER);
             FloatVector x = FloatVector.broadcast(S, sc.get(FLOAT, p0 + po));

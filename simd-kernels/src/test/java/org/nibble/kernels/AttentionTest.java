@@ -77,9 +77,9 @@ class AttentionTest {
     }
 
     /**
-     * The transposed-key scratch is not cleared between calls: NaN or huge keys of a longer call, left in what
-     * becomes the padding of shorter ones, must not reach their results (both softmax passes mask the padding
-     * columns; a huge stale score would otherwise become the row maximum).
+     * The transposed-query scratch is not cleared between calls: NaN or huge queries of a longer call, left in what
+     * becomes the padding of shorter ones, must not reach their results (their scores sit in lanes of queries that
+     * do not exist; a softmax that reduced across lanes, or a P V that read them, would take them in).
      */
     @Test
     void staleScratchFromAnEarlierCallDoesNotLeak() {
