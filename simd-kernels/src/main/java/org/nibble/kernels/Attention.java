@@ -95,7 +95,7 @@ public final class Attention {
                 scoreTile(d, n, j, k, 4 * kOff, 4L * ldk, qt, 4L * i, ldsB, sc, 4L * i, ldsB);
             }
         }
-        softmaxColumns(n, scale, sc, ldsB);
+        softmaxColumns(n, scale, sc, ldsB, s.tile);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -191,13 +191,16 @@ public final class Attention {
      * maximum taken of the scaled scores (any finite scale: a negative one works as in the twin). The softmax runs
      * down the key rows, L queries at a time: maxima, exponentials and sums are lanewise, with no reduction across
      * lanes (per query row, three cross-lane reductions and their latency were most of a 12-token call). Lanes of
-     * queries past n hold whatever the scratch held and are never read.
+     * queries past n hold whatever the scratch held and are never read. The helpers pass their lanewise maxima and
+     * sums through {@code lanes} (L floats), not as returned vectors: a vector returned from a call that C2 leaves
+     * out of line is boxed, which CI saw (ForwardAllocationTest) though this machine inlined both.
      */
-    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB) {
+    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment lanes) {
         for (int i = 0; i < n; i += L) {
             long cb = 4L * i;
-            FloatVector max = maxScaled(n, scale, sc, cb, ldsB);
-            FloatVector inv = expScaled(n, scale, sc, cb, ldsB, max);
+            maxScaled(n, scale, sc, cb, ldsB, lanes);
+            expScaled(n, scale, sc, cb, ldsB, lanes);
+            FloatVector inv = FloatVector.fromMemorySegment(S, lanes, 0, ORDER);
             for (int j = 0; j < n; j++) {
                 long o = cb + j * ldsB;
                 FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(inv).intoMemorySegment(sc, o, ORDER);
@@ -205,8 +208,11 @@ public final class Attention {
         }
     }
 
-    /** Lanewise maximum of {@code scale * sc[j, lanes at cb]} over key rows j < n (two chains: even and odd j). */
-    private static FloatVector maxScaled(int n, float scale, MemorySegment sc, long cb, long ldsB) {
+    /**
+     * Lanewise maximum of {@code scale * sc[j, lanes at cb]} over key rows j < n (two chains: even and odd j), stored
+     * at the start of {@code lanes}.
+     */
+    private static void maxScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes) {
         FloatVector m0 = FloatVector.fromMemorySegment(S, sc, cb, ORDER).mul(scale), m1 = m0;
         int j = 1;
         for (; j + 1 < n; j += 2) {
@@ -221,23 +227,7 @@ public final class Attention {
             FloatVector v0 = FloatVector.fromMemorySegment(S, sc, cb + j * ldsB, ORDER).mul(scale);
             m0 = m0.blend(v0, m0.compare(VectorOperators.LT, v0));
         }
-        return m0.blend(m1, m0.compare(VectorOperators.LT, m1));
-    }
-
-    /**
-     * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n; returns {@code 1 / sum} per lane.
-     * One call site of {@link #expNonPositive}: with two, C2 stopped inlining it and boxed its vectors
-     * (ForwardAllocationTest).
-     */
-    private static FloatVector expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, FloatVector max) {
-        FloatVector acc = FloatVector.zero(S);
-        for (int j = 0; j < n; j++) {
-            long o = cb + j * ldsB;
-            FloatVector e = expNonPositive(FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale).sub(max));
-            e.intoMemorySegment(sc, o, ORDER);
-            acc = acc.add(e);
-        }
-        return FloatVector.broadcast(S, 1f).div(acc);
+        m0.blend(m1, m0.compare(VectorOperators.LT, m1)).intoMemorySegment(lanes, 0, ORDER);
     }
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
@@ -250,26 +240,39 @@ public final class Attention {
             P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
     /**
-     * e^x for x <= 0 (softmax after subtracting the row maximum; -Infinity gives 0 through the clamp at -87.3,
-     * whose e^x, 1.2e-38, is still normal, so one exponent factor suffices). A shorter dependency chain than
+     * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n, with the maxima read from the
+     * start of {@code lanes}, where {@code 1 / sum} per lane is then stored.
+     *
+     * <p>The exponential, of x <= 0, is written out in the loop, not called: a helper taking and returning vectors
+     * boxes them whenever C2 does not inline it (ForwardAllocationTest). -Infinity gives 0 through the clamp at
+     * -87.3, whose e^x, 1.2e-38, is still normal, so one exponent factor suffices. A shorter dependency chain than
      * {@link VectorMath#exp} (Estrin evaluation, one scale factor): that one ran at 1 ns per float here, bound by
      * the latency of its Horner chain, not by throughput.
      */
-    private static FloatVector expNonPositive(FloatVector x) {
-        // clamp as compare + blend: Java's max (NaN and -0 rules) is several instructions on AVX2
+    private static void expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes) {
+        FloatVector max = FloatVector.fromMemorySegment(S, lanes, 0, ORDER);
         FloatVector lo = FloatVector.broadcast(S, -87.3f);
-        FloatVector xc = x.blend(lo, x.compare(VectorOperators.LT, lo));
-        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = t.sub(ROUND_MAGIC);
-        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_LO), n.fma(FloatVector.broadcast(S, -LN2_HI), xc));
-        FloatVector r2 = r.mul(r);
-        FloatVector a = r.fma(P0, P1), b = r.fma(P2, P3), c = r.fma(P4, P5);
-        FloatVector p = a.fma(r2.mul(r2), b.fma(r2, c));
-        FloatVector e = p.fma(r2, r.add(1f));
-        // the low mantissa bits of t hold n (|n| <= 126); shifted into the exponent field and biased: 2^n
-        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23)
-                .reinterpretAsFloats();
-        return e.mul(scale);
+        FloatVector negLn2Hi = FloatVector.broadcast(S, -LN2_HI), negLn2Lo = FloatVector.broadcast(S, -LN2_LO);
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j++) {
+            long o = cb + j * ldsB;
+            FloatVector x = FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(scale).sub(max);
+            // clamp as compare + blend: Java's max (NaN and -0 rules) is several instructions on AVX2
+            FloatVector xc = x.blend(lo, x.compare(VectorOperators.LT, lo));
+            FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
+            FloatVector k = t.sub(ROUND_MAGIC);
+            FloatVector r = k.fma(negLn2Lo, k.fma(negLn2Hi, xc));
+            FloatVector r2 = r.mul(r);
+            FloatVector a = r.fma(P0, P1), b = r.fma(P2, P3), c = r.fma(P4, P5);
+            FloatVector p = a.fma(r2.mul(r2), b.fma(r2, c));
+            // the low mantissa bits of t hold k (|k| <= 126); shifted into the exponent field and biased: 2^k
+            FloatVector twoK = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23)
+                    .reinterpretAsFloats();
+            FloatVector e = p.fma(r2, r.add(1f)).mul(twoK);
+            e.intoMemorySegment(sc, o, ORDER);
+            acc = acc.add(e);
+        }
+        FloatVector.broadcast(S, 1f).div(acc).intoMemorySegment(lanes, 0, ORDER);
     }
 
     /**
