@@ -66,13 +66,24 @@ final class FastLayerNorm {
         affinePass(out, rb, cols, mean, inv, gamma, beta);
     }
 
-    /** {@code out = x + res} over the row; returns the sum. */
+    /**
+     * {@code out = x + res} over the row; returns the sum. The loads are written out, not in a helper returning a
+     * vector: one that C2 leaves out of line boxes its result (ForwardAllocationTest under dontinline).
+     */
     private static float sumPass(MemorySegment x, MemorySegment res, MemorySegment out, long rb, int cols, int full) {
         FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
         for (int j = 0; j < full; j += 4 * L) {
             long o = rb + 4L * j;
-            FloatVector v0 = load(x, res, o), v1 = load(x, res, o + 4L * L);
-            FloatVector v2 = load(x, res, o + 8L * L), v3 = load(x, res, o + 12L * L);
+            FloatVector v0 = FloatVector.fromMemorySegment(S, x, o, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(S, x, o + 4L * L, ORDER);
+            FloatVector v2 = FloatVector.fromMemorySegment(S, x, o + 8L * L, ORDER);
+            FloatVector v3 = FloatVector.fromMemorySegment(S, x, o + 12L * L, ORDER);
+            if (res != null) { // loop-invariant: C2 unswitches it
+                v0 = v0.add(FloatVector.fromMemorySegment(S, res, o, ORDER));
+                v1 = v1.add(FloatVector.fromMemorySegment(S, res, o + 4L * L, ORDER));
+                v2 = v2.add(FloatVector.fromMemorySegment(S, res, o + 8L * L, ORDER));
+                v3 = v3.add(FloatVector.fromMemorySegment(S, res, o + 12L * L, ORDER));
+            }
             v0.intoMemorySegment(out, o, ORDER);
             v1.intoMemorySegment(out, o + 4L * L, ORDER);
             v2.intoMemorySegment(out, o + 8L * L, ORDER);
@@ -82,7 +93,12 @@ final class FastLayerNorm {
             s2 = s2.add(v2);
             s3 = s3.add(v3);
         }
-        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3))); // in lane order: the same sum in every JIT tier
+        FloatVector t = s0.add(s1).add(s2.add(s3));
+        // Simd.sumLanes written out: in lane order (the same sum in every JIT tier), no call taking a vector
+        float s = 0f;
+        for (int l = 0; l < L; l++) {
+            s += t.lane(l);
+        }
         for (int j = full; j < cols; j++) {
             long o = rb + 4L * j;
             float v = x.get(FLOAT, o) + (res == null ? 0f : res.get(FLOAT, o));
@@ -90,11 +106,6 @@ final class FastLayerNorm {
             s += v;
         }
         return s;
-    }
-
-    private static FloatVector load(MemorySegment x, MemorySegment res, long o) {
-        FloatVector v = FloatVector.fromMemorySegment(S, x, o, ORDER);
-        return res == null ? v : v.add(FloatVector.fromMemorySegment(S, res, o, ORDER));
     }
 
     /** Sum of {@code (out - mean)^2} over the row. */
@@ -111,7 +122,12 @@ final class FastLayerNorm {
             s2 = d2.fma(d2, s2);
             s3 = d3.fma(d3, s3);
         }
-        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3))); // in lane order: the same sum in every JIT tier
+        FloatVector t = s0.add(s1).add(s2.add(s3));
+        // Simd.sumLanes written out: in lane order (the same sum in every JIT tier), no call taking a vector
+        float s = 0f;
+        for (int l = 0; l < L; l++) {
+            s += t.lane(l);
+        }
         for (int j = full; j < cols; j++) {
             float d = out.get(FLOAT, rb + 4L * j) - mean;
             s = Math.fma(d, d, s);
