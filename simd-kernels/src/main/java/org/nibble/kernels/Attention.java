@@ -50,7 +50,10 @@ public final class Attention {
 
     private static final VectorSpecies<Float> S = Simd.F32;
     private static final int L = S.length();
-    /** Query rows per register tile: R x 2 vectors = 8 accumulators (see the class comment for why not 6 rows). */
+    /**
+     * Rows per register tile (key rows of the scores, query rows of the output): R x 2 vectors = 8 accumulators (see
+     * the class comment for why not 6 rows).
+     */
     private static final int R = 4;
     /** Columns per register tile. */
     private static final int W = 2 * L;
