@@ -28,8 +28,9 @@ import static org.nibble.kernels.Simd.ORDER;
  * sentence's call (12 heads x 12 tokens, one core: 18.4 -> 11.4 us; 41 tokens 82 -> 68; 128 tokens 457 -> 420,
  * throwaway loop, alternating JVMs). Lanes of queries past n hold whatever the scratch held; nothing reads them.
  * The output tiles of {@code P V} are R query rows by two vectors of V columns, P read down a column of the
- * transposed scores, V read in place when d is a multiple of two vectors, else from a zero-padded copy. Tile rows
- * past n repeat row n - 1.
+ * transposed scores, V read in place when d is a multiple of two vectors, else from a zero-padded copy. P is left
+ * unnormalized and each output row is multiplied by its {@code 1 / sum} instead (d multiplies per query, not n).
+ * Tile rows past n repeat row n - 1.
  *
  * <p>Both tile kernels store all 8 accumulators unconditionally, with no arithmetic after the loop: score rows past
  * n land in the scratch's padding rows, and output tiles that are partial (rows past n, or fewer than W columns) go
@@ -63,6 +64,7 @@ public final class Attention {
         MemorySegment qt = MemorySegment.NULL;
         MemorySegment scores = MemorySegment.NULL;
         MemorySegment v = MemorySegment.NULL;
+        MemorySegment inv = MemorySegment.NULL;
         final MemorySegment tile = Arena.ofAuto().allocate(4L * R * W, 64);
 
         static MemorySegment grow(MemorySegment s, long floats) {
@@ -98,7 +100,8 @@ public final class Attention {
                 scoreTile(d, n, j, k, 4 * kOff, 4L * ldk, qt, 4L * i, ldsB, sc, 4L * i, ldsB);
             }
         }
-        softmaxColumns(n, scale, sc, ldsB, s.tile);
+        MemorySegment inv = s.inv = Scratch.grow(s.inv, np);
+        softmaxColumns(n, scale, sc, ldsB, s.tile, inv);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -110,7 +113,7 @@ public final class Attention {
         for (int c = 0; c < d; c += W) {
             int cols = Math.min(W, d - c);
             for (int i = 0; i < n; i += R) {
-                valueTile(n, i, cols, sc, ldsB, vs, vb + 4L * c, ldvB, out, 4 * (oOff + c), 4L * ldo, s.tile);
+                valueTile(n, i, cols, sc, ldsB, inv, vs, vb + 4L * c, ldvB, out, 4 * (oOff + c), 4L * ldo, s.tile);
             }
         }
     }
@@ -190,24 +193,21 @@ public final class Attention {
 
     /**
      * Each query's raw scores (a column of the transposed scores: query i in lane i % L of the vectors at column
-     * {@code i - i % L}) become its probabilities, {@code p_j = exp(scale * s_j - max) / sum} over keys j < n, the
-     * maximum taken of the scaled scores (any finite scale: a negative one works as in the twin). The softmax runs
+     * {@code i - i % L}) become its unnormalized probabilities, {@code e_j = exp(scale * s_j - max)} over keys j < n,
+     * and {@code inv[i] = 1 / sum_j e_j}, which {@link #valueTile} applies to the output row (one multiply per output
+     * instead of one per score); the maximum is taken of the scaled scores (any finite scale: a negative one works as
+     * in the twin). The softmax runs
      * down the key rows, L queries at a time: maxima, exponentials and sums are lanewise, with no reduction across
      * lanes (per query row, three cross-lane reductions and their latency were most of a 12-token call). Lanes of
      * queries past n hold whatever the scratch held and are never read. The helpers pass their lanewise maxima and
-     * sums through {@code lanes} (L floats), not as returned vectors: a vector returned from a call that C2 leaves
-     * out of line is boxed, which CI saw (ForwardAllocationTest) though this machine inlined both.
+     * sums through {@code lanes} (L floats) and {@code inv}, not as returned vectors: a vector returned from a call
+     * that C2 leaves out of line is boxed, which CI saw (ForwardAllocationTest) though this machine inlined both.
      */
-    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment lanes) {
+    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment lanes,
+                                       MemorySegment inv) {
         for (int i = 0; i < n; i += L) {
-            long cb = 4L * i;
-            maxScaled(n, scale, sc, cb, ldsB, lanes);
-            expScaled(n, scale, sc, cb, ldsB, lanes);
-            FloatVector inv = FloatVector.fromMemorySegment(S, lanes, 0, ORDER);
-            for (int j = 0; j < n; j++) {
-                long o = cb + j * ldsB;
-                FloatVector.fromMemorySegment(S, sc, o, ORDER).mul(inv).intoMemorySegment(sc, o, ORDER);
-            }
+            maxScaled(n, scale, sc, 4L * i, ldsB, lanes);
+            expScaled(n, scale, sc, 4L * i, ldsB, lanes, inv);
         }
     }
 
@@ -244,7 +244,7 @@ public final class Attention {
 
     /**
      * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n, with the maxima read from the
-     * start of {@code lanes}, where {@code 1 / sum} per lane is then stored.
+     * start of {@code lanes}; {@code 1 / sum} per lane goes to {@code inv} at the same byte offset {@code cb}.
      *
      * <p>The exponential, of x <= 0, is written out in the loop, not called: a helper taking and returning vectors
      * boxes them whenever C2 does not inline it (ForwardAllocationTest). -Infinity gives 0 through the clamp at
@@ -252,7 +252,8 @@ public final class Attention {
      * {@link VectorMath#exp} (Estrin evaluation, one scale factor): that one ran at 1 ns per float here, bound by
      * the latency of its Horner chain, not by throughput.
      */
-    private static void expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes) {
+    private static void expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes,
+                                  MemorySegment inv) {
         FloatVector max = FloatVector.fromMemorySegment(S, lanes, 0, ORDER);
         FloatVector lo = FloatVector.broadcast(S, -87.3f);
         FloatVector negLn2Hi = FloatVector.broadcast(S, -LN2_HI), negLn2Lo = FloatVector.broadcast(S, -LN2_LO);
@@ -275,15 +276,17 @@ public final class Attention {
             e.intoMemorySegment(sc, o, ORDER);
             acc = acc.add(e);
         }
-        FloatVector.broadcast(S, 1f).div(acc).intoMemorySegment(lanes, 0, ORDER);
+        FloatVector.broadcast(S, 1f).div(acc).intoMemorySegment(inv, cb, ORDER);
     }
 
     /**
      * Output rows i .. i + R - 1 (rows past n repeat row n - 1 and are not stored), {@code cols <= W} columns:
-     * {@code out[i, c ..] = sum_{j < n} p[i, j] * v[j, c .. c + W)}, with p[i, j] at {@code sc[j, i]} (transposed).
+     * {@code out[i, c ..] = inv[i] * sum_{j < n} e[i, j] * v[j, c .. c + W)}, with e[i, j] at {@code sc[j, i]}
+     * (transposed, unnormalized) and {@code inv[i] = 1 / sum_j e[i, j]}.
      */
-    private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment v, long vb,
-                                  long ldvB, MemorySegment out, long ob, long ldoB, MemorySegment tile) {
+    private static void valueTile(int n, int i, int cols, MemorySegment sc, long ldsB, MemorySegment inv,
+                                  MemorySegment v, long vb, long ldvB, MemorySegment out, long ob, long ldoB,
+                                  MemorySegment tile) {
         int rows = Math.min(R, n - i);
         long p0 = 4L * i;
         long p1 = rows > 1 ? p0 + 4 : p0, p2 = rows > 2 ? p1 + 4 : p1, p3 = rows > 3 ? p2 + 4 : p2;
@@ -306,6 +309,19 @@ public final class Attention {
             a30 = x.fma(b0, a30);
             a31 = x.fma(b1, a31);
         }
+        // each row divided by its softmax sum here, not each score in the softmax
+        FloatVector r0 = FloatVector.broadcast(S, inv.get(FLOAT, p0));
+        FloatVector r1 = FloatVector.broadcast(S, inv.get(FLOAT, p1));
+        FloatVector r2 = FloatVector.broadcast(S, inv.get(FLOAT, p2));
+        FloatVector r3 = FloatVector.broadcast(S, inv.get(FLOAT, p3));
+        a00 = a00.mul(r0);
+        a01 = a01.mul(r0);
+        a10 = a10.mul(r1);
+        a11 = a11.mul(r1);
+        a20 = a20.mul(r2);
+        a21 = a21.mul(r2);
+        a30 = a30.mul(r3);
+        a31 = a31.mul(r3);
         // stores written out (no helper taking vectors: once this method is large, C2 stops inlining such helpers
         // and boxes every vector passed to them, measured 4x slower) and unmasked (masked stores with a variable
         // mask are not intrinsified on AVX2, 100x slower): a partial tile goes through the per-thread tile scratch
