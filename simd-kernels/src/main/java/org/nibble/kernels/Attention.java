@@ -32,15 +32,15 @@ import static org.nibble.kernels.Simd.ORDER;
  * unnormalized and each output row is multiplied by its {@code 1 / sum} instead (d multiplies per query, not n).
  * Tile rows past n repeat row n - 1.
  *
- * <p>Both tile kernels store all 8 accumulators unconditionally, with no arithmetic after the loop: score rows past
- * n land in the scratch's padding rows, and output tiles that are partial (rows past n, or fewer than W columns) go
- * through a per-thread tile scratch. They are kept small for C2 (LogCompilation, JDK 25): with 6-row tiles (12
- * accumulators, as GemmF32's micro-kernel) each parsed to 21-24 thousand IR nodes, past C2's
- * NodeCountInliningCutoff (18000), and in some JVM runs one of their FMAs or stores stayed a call that boxed its
- * vectors (96-577 KB per MiniLM forward; per-row stores under {@code if (rows > r)}, as before, made it likelier:
- * recompiled after their first uncommon trap, the method grew). With 4-row tiles they parse to about 14 thousand
- * nodes; attention over 128 tokens (12 heads, d = 32) then took 5% longer (330 vs 315 us, one core, throwaway
- * timing loop), about 0.5% of a MiniLM forward.
+ * <p>Both tile kernels store all 8 accumulators unconditionally, with no branch after the loop (the value tile only
+ * multiplies each row by its {@code 1 / sum}): score rows past n land in the scratch's padding rows, and output tiles
+ * that are partial (rows past n, or fewer than W columns) go through a per-thread tile scratch. They are kept small for
+ * C2 (LogCompilation, JDK 25): with 6-row tiles (12 accumulators, as GemmF32's micro-kernel) each parsed to 21-24
+ * thousand IR nodes, past C2's NodeCountInliningCutoff (18000), and in some JVM runs one of their FMAs or stores stayed
+ * a call that boxed its vectors (96-577 KB per MiniLM forward; per-row stores under {@code if (rows > r)}, as before,
+ * made it likelier: recompiled after their first uncommon trap, the method grew). With 4-row tiles they parse to about
+ * 14 thousand nodes; attention over 128 tokens (12 heads, d = 32) then took 5% longer (330 vs 315 us, one core,
+ * throwaway timing loop), about 0.5% of a MiniLM forward.
  *
  * <p>Accuracy against the twin: each output within {@code 1e-5 * (max |v| + 1)} absolute (exp within a few ulp,
  * float sums over d and n). {@code out} must not overlap Q, K or V.
@@ -196,12 +196,12 @@ public final class Attention {
      * {@code i - i % L}) become its unnormalized probabilities, {@code e_j = exp(scale * s_j - max)} over keys j < n,
      * and {@code inv[i] = 1 / sum_j e_j}, which {@link #valueTile} applies to the output row (one multiply per output
      * instead of one per score); the maximum is taken of the scaled scores (any finite scale: a negative one works as
-     * in the twin). The softmax runs
-     * down the key rows, L queries at a time: maxima, exponentials and sums are lanewise, with no reduction across
-     * lanes (per query row, three cross-lane reductions and their latency were most of a 12-token call). Lanes of
-     * queries past n hold whatever the scratch held and are never read. The helpers pass their lanewise maxima and
-     * sums through {@code lanes} (L floats) and {@code inv}, not as returned vectors: a vector returned from a call
-     * that C2 leaves out of line is boxed, which CI saw (ForwardAllocationTest) though this machine inlined both.
+     * in the twin). The softmax runs down the key rows, L queries at a time: maxima, exponentials and sums are
+     * lanewise, with no reduction across lanes (per query row, three cross-lane reductions and their latency were most
+     * of a 12-token call). Lanes of queries past n hold whatever the scratch held and are never read. The helpers pass
+     * their lanewise maxima and sums through {@code lanes} (L floats) and {@code inv}, not as returned vectors: a
+     * vector returned from a call that C2 leaves out of line is boxed, which CI saw (ForwardAllocationTest) though this
+     * machine inlined both.
      */
     private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment lanes,
                                        MemorySegment inv) {
