@@ -101,7 +101,7 @@ public final class Attention {
             }
         }
         MemorySegment inv = s.inv = Scratch.grow(s.inv, np);
-        softmaxColumns(n, scale, sc, ldsB, s.tile, inv);
+        softmaxColumns(n, scale, sc, ldsB, inv);
         MemorySegment vs = v;
         long vb = 4 * vOff, ldvB = 4L * ldv;
         if (d != dp) {
@@ -199,23 +199,22 @@ public final class Attention {
      * in the twin). The softmax runs down the key rows, L queries at a time: maxima, exponentials and sums are
      * lanewise, with no reduction across lanes (per query row, three cross-lane reductions and their latency were most
      * of a 12-token call). Lanes of queries past n hold whatever the scratch held and are never read. The helpers pass
-     * their lanewise maxima and sums through {@code lanes} (L floats) and {@code inv}, not as returned vectors: a
-     * vector returned from a call that C2 leaves out of line is boxed, which CI saw (ForwardAllocationTest) though this
+     * their lanewise maxima, then the sums' reciprocals, through {@code inv}, not as returned vectors: a vector
+     * returned from a call that C2 leaves out of line is boxed, which CI saw (ForwardAllocationTest) though this
      * machine inlined both.
      */
-    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment lanes,
-                                       MemorySegment inv) {
+    private static void softmaxColumns(int n, float scale, MemorySegment sc, long ldsB, MemorySegment inv) {
         for (int i = 0; i < n; i += L) {
-            maxScaled(n, scale, sc, 4L * i, ldsB, lanes);
-            expScaled(n, scale, sc, 4L * i, ldsB, lanes, inv);
+            maxScaled(n, scale, sc, 4L * i, ldsB, inv);
+            expScaled(n, scale, sc, 4L * i, ldsB, inv);
         }
     }
 
     /**
      * Lanewise maximum of {@code scale * sc[j, lanes at cb]} over key rows j < n (two chains: even and odd j), stored
-     * at the start of {@code lanes}.
+     * into {@code inv} at the same byte offset {@code cb}.
      */
-    private static void maxScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes) {
+    private static void maxScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment inv) {
         FloatVector m0 = FloatVector.fromMemorySegment(S, sc, cb, ORDER).mul(scale), m1 = m0;
         int j = 1;
         for (; j + 1 < n; j += 2) {
@@ -230,7 +229,7 @@ public final class Attention {
             FloatVector v0 = FloatVector.fromMemorySegment(S, sc, cb + j * ldsB, ORDER).mul(scale);
             m0 = m0.blend(v0, m0.compare(VectorOperators.LT, v0));
         }
-        m0.blend(m1, m0.compare(VectorOperators.LT, m1)).intoMemorySegment(lanes, 0, ORDER);
+        m0.blend(m1, m0.compare(VectorOperators.LT, m1)).intoMemorySegment(inv, cb, ORDER);
     }
 
     private static final float LOG2E = (float) (1.0 / Math.log(2.0));
@@ -243,8 +242,8 @@ public final class Attention {
             P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
     /**
-     * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n, with the maxima read from the
-     * start of {@code lanes}; {@code 1 / sum} per lane goes to {@code inv} at the same byte offset {@code cb}.
+     * {@code sc[j, lanes] = exp(scale * sc[j, lanes] - max)} for key rows j < n, with the maxima read from
+     * {@code inv} at byte offset {@code cb}, where {@code 1 / sum} per lane then replaces them.
      *
      * <p>The exponential, of x <= 0, is written out in the loop, not called: a helper taking and returning vectors
      * boxes them whenever C2 does not inline it (ForwardAllocationTest). -Infinity gives 0 through the clamp at
@@ -252,9 +251,8 @@ public final class Attention {
      * {@link VectorMath#exp} (Estrin evaluation, one scale factor): that one ran at 1 ns per float here, bound by
      * the latency of its Horner chain, not by throughput.
      */
-    private static void expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment lanes,
-                                  MemorySegment inv) {
-        FloatVector max = FloatVector.fromMemorySegment(S, lanes, 0, ORDER);
+    private static void expScaled(int n, float scale, MemorySegment sc, long cb, long ldsB, MemorySegment inv) {
+        FloatVector max = FloatVector.fromMemorySegment(S, inv, cb, ORDER);
         FloatVector lo = FloatVector.broadcast(S, -87.3f);
         FloatVector negLn2Hi = FloatVector.broadcast(S, -LN2_HI), negLn2Lo = FloatVector.broadcast(S, -LN2_LO);
         FloatVector acc = FloatVector.zero(S);
