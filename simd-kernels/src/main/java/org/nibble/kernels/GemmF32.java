@@ -41,7 +41,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * can produce these panels themselves and call {@link #multiplyPacked} on them:
  * <pre>
  * packed A, an mc x kc block: ceil(mc / MR) micro-panels of MR * kc floats, one after the other.
- *     Micro-panel r holds rows r*MR .. r*MR+MR-1, k-major: element (i, p) at r*MR*kc + p*MR + i.
+ *     Micro-panel r holds rows r*MR .. r*MR+MR-1, row-major: element (i, p) at r*MR*kc + i*kc + p.
  *     Rows past mc are zero.                                                  size: packedASize(mc, kc)
  * packed B, a kc x nc block: ceil(nc / NR) micro-panels of kc * NR floats, one after the other.
  *     Micro-panel s holds columns s*NR .. s*NR+NR-1, k-major: element (p, j) at s*NR*kc + p*NR + j.
@@ -216,7 +216,7 @@ public final class GemmF32 {
         return ceilDiv(k, blocks);
     }
 
-    /** Packing A costs ~0.3 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
+    /** Packing A costs ~0.1 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
     private static final long PARALLEL_PACK_FLOATS = 32 * 1024;
 
     /**
@@ -294,45 +294,22 @@ public final class GemmF32 {
 
     /**
      * Packs the {@code mc x kc} block of op(A) at (row0, col0) into {@code dst} at element {@code dstOff}, in the
-     * packed-A layout of the class comment (k-major micro-panels of MR rows, missing rows zero).
+     * packed-A layout of the class comment (row-major micro-panels of MR rows, missing rows zero).
      */
     public static void packA(boolean transA, MemorySegment a, long aOff, int lda, int row0, int col0, int mc, int kc,
                              MemorySegment dst, long dstOff) {
         long db = dstOff * 4;
         int panels = ceilDiv(mc, MR);
-        for (int r = 0; r < panels; r++) {
-            int rows = Math.min(MR, mc - r * MR);
-            long d = db + (long) r * MR * kc * 4;
-            if (transA) {
-                // op(A)(i, p) = A[col0 + p][row0 + i]: MR contiguous floats per step p
-                long src = (aOff + (long) col0 * lda + row0 + r * MR) * 4;
-                packPanel(kc, rows, a, src, 4L * lda, 4, dst, d);
+        for (int i = 0; i < panels * MR; i++) {
+            long d = db + (long) i * kc * 4;
+            if (i >= mc) {
+                FloatOps.fill(kc, 0f, dst, d / 4);
+            } else if (transA) {
+                // op(A)(i, p) = A[col0 + p][row0 + i]: column row0 + i of A, stride lda
+                gather(kc, a, (aOff + (long) col0 * lda + row0 + i) * 4, 4L * lda, dst, d);
             } else {
-                // op(A)(i, p) = A[row0 + i][col0 + p]: one float from each of MR rows per step p
-                long src = (aOff + (long) (row0 + r * MR) * lda + col0) * 4;
-                packPanel(kc, rows, a, src, 4, 4L * lda, dst, d);
-            }
-        }
-    }
-
-    /**
-     * One k-major A micro-panel: {@code dst[p*MR + i] = src[p*pStride + i*iStride]} for i < rows, 0 for the missing
-     * rows. Row by row, each loop walking its two byte offsets: 0.33 ns per float for a row-major A against 0.54-0.62
-     * for six reads per step of p (MemorySegment or heap arrays; throwaway timing loop, 144 x 384, Zen 3).
-     */
-    private static void packPanel(int kc, int rows, MemorySegment src, long sb, long pStride, long iStride,
-                                  MemorySegment dst, long db) {
-        for (int i = 0; i < MR; i++) {
-            long d = db + 4L * i;
-            if (i < rows) {
-                long s = sb + i * iStride;
-                for (long end = s + pStride * kc; s < end; s += pStride, d += MR * 4) {
-                    dst.set(FLOAT, d, src.get(FLOAT, s));
-                }
-            } else {
-                for (long end = d + (long) kc * (MR * 4); d < end; d += MR * 4) {
-                    dst.set(FLOAT, d, 0f);
-                }
+                // op(A)(i, p) = A[row0 + i][col0 + p]: kc contiguous floats
+                MemorySegment.copy(a, (aOff + (long) (row0 + i) * lda + col0) * 4, dst, d, 4L * kc);
             }
         }
     }
@@ -535,15 +512,21 @@ public final class GemmF32 {
 
     /**
      * The MR x NR micro-kernel: 12 accumulators (MR rows x 2 vectors) live in registers for the whole k loop, then
-     * go to {@code tile} (MR x NR row-major, per-thread scratch) for {@link #mergeFull} or {@link #mergeTile}. A and
-     * B are k-major micro-panels (step p of A at ab + p*MR*4, of B at bb + p*NR*4).
+     * go to {@code tile} (MR x NR row-major, per-thread scratch) for {@link #mergeFull} or {@link #mergeTile}. A is
+     * a row-major micro-panel (row i at ab + i*kc*4, step p at + p*4), B a k-major one (step p at bb + p*NR*4).
      *
      * <p>The shape of this method is measured, not style (C2 in JDK 25, one Zen 3 core, L2-resident panels; GFLOP/s
      * at kc = 96 / 384 / 1024):
      * <ul>
-     *   <li>The loop walks the two byte offsets themselves ({@code ao += MR * 4}); the 6 scalar loads of A then need
-     *   no bounds check in the loop. Offsets computed from an int counter ({@code ab + p * MR * 4}) kept a check per
-     *   A load (the stride 24 is not a power of two) and ran 70 / 77 / 79.</li>
+     *   <li>The loop walks the two byte offsets themselves ({@code ao += 4}), and the six rows of A are loop-invariant
+     *   distances from it; the 6 scalar loads of A then need no bounds check in the loop. Offsets computed from an int
+     *   counter kept a check per A load and ran 70 / 77 / 79 (k-major A) or at half speed (row-major A, six row
+     *   pointers).</li>
+     *   <li>Row-major A panels, read as six streams, beat k-major ones (step p at ab + p*MR*4, one stream) with the
+     *   same loop (Zen 5, one thread, alternating JVMs, MiniLM's pre-packed weights from L3: M = 384, K = 384, N = 384
+     *   149 -> 170 GFLOP/s, N = 1152 161 -> 180, K = 1536, N = 384 146 -> 183; M = 12, N = 1536 133 -> 174; a probe
+     *   with both kernels in one class gave the same), and packing A is a bulk copy per row (0.22-0.25 -> 0.08-0.11 ns
+     *   per float).</li>
      *   <li>Only Vector API calls (always inlined) take a vector. Storing through a small helper method, as before,
      *   passed C2's NodeCountInliningCutoff: 7 of the 12 calls were not inlined and boxed their vector arguments,
      *   ~100 ns and ~700 bytes per tile (19.6 MB per 128-token MiniLM forward); 62 / 85 / 92 then, 82 / 94 / 97
@@ -554,26 +537,26 @@ public final class GemmF32 {
     private static void kernel(int kc, MemorySegment pa, long ab, MemorySegment pb, long bb, MemorySegment tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        long aEnd = ab + (long) kc * (MR * 4);
-        for (long ao = ab, bo = bb; ao < aEnd; ao += MR * 4, bo += NR * 4) {
+        long r1 = 4L * kc, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, aEnd = ab + r1;
+        for (long ao = ab, bo = bb; ao < aEnd; ao += 4, bo += NR * 4) {
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bo + 4L * L, ORDER);
             FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r1));
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r2));
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r3));
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r4));
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r5));
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
@@ -599,27 +582,27 @@ public final class GemmF32 {
     private static void kernel(int kc, MemorySegment pa, long ab, float[] pb, int bb, MemorySegment tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        long aEnd = ab + (long) kc * (MR * 4);
+        long r1 = 4L * kc, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1, r5 = 5 * r1, aEnd = ab + r1;
         int bo = bb;
-        for (long ao = ab; ao < aEnd; ao += MR * 4, bo += NR) {
+        for (long ao = ab; ao < aEnd; ao += 4, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(S, pb, bo);
             FloatVector b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector x = FloatVector.broadcast(S, pa.get(FLOAT, ao));
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r1));
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r2));
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r3));
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r4));
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20));
+            x = FloatVector.broadcast(S, pa.get(FLOAT, ao + r5));
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }

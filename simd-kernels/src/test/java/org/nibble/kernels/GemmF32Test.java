@@ -270,7 +270,8 @@ class GemmF32Test {
                 }
             }
             // padding rows / columns of the packed panels are zero
-            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) (mc / GemmF32.MR) * GemmF32.MR * kc + mc % GemmF32.MR));
+            assertEquals(0f, pa.getAtIndex(FLOAT, 16 + (long) (mc / GemmF32.MR) * GemmF32.MR * kc
+                    + (long) (mc % GemmF32.MR) * kc));
             assertEquals(0f, pb.getAtIndex(FLOAT, 16 + (long) (nc / GemmF32.NR) * GemmF32.NR * kc + nc % GemmF32.NR));
         }
     }
@@ -382,7 +383,7 @@ class GemmF32Test {
         }
         assertEquals(0.0, perCall, "bytes allocated per multiplyPacked call (4 tiles) after 30 s of calls");
     }
-    /** packA writes the documented layout exactly: element (i, p) at r*MR*kc + p*MR + i, missing rows zero. */
+    /** packA writes the documented layout exactly: element (i, p) at r*MR*kc + i*kc + p, missing rows zero. */
     @Test
     void packAWritesTheDocumentedLayout() {
         SplittableRandom rng = new SplittableRandom(5);
@@ -400,7 +401,7 @@ class GemmF32Test {
                         for (int i = 0; i < mr; i++) {
                             int row = r * mr + i;
                             float want = row >= mc ? 0f : ta ? a.get(col0 + p, row0 + row) : a.get(row0 + row, col0 + p);
-                            long at = 3 + (long) r * mr * kc + (long) p * mr + i;
+                            long at = 3 + (long) r * mr * kc + (long) i * kc + p;
                             assertEquals(want, packed.getAtIndex(FLOAT, at),
                                     "transA=" + ta + " " + mc + "x" + kc + " row " + row + " p " + p);
                         }

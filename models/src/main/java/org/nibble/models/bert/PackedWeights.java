@@ -250,7 +250,7 @@ final class PackedWeights {
 
     /**
      * {@code C[rows, nc] += A[rows, depth] · B} for the last 1 or 2 rows of a row block: A is their packed panel
-     * (MR-row k-major, element offset {@code paOff}), B this layout's panels from element {@code pbOff}. One row:
+     * (MR rows, row-major, element offset {@code paOff}), B this layout's panels from element {@code pbOff}. One row:
      * groups of four NR panels run through {@link #oneRow}; then pairs through {@link #twoRows} (which for one row
      * spends half its FMAs on a row that is not stored); a last single panel through GemmF32.
      */
@@ -274,7 +274,7 @@ final class PackedWeights {
     }
 
     /**
-     * The 1-row micro-kernel: row 0 of a packed A panel (step p at {@code ab + p * MR * 4}) times four consecutive
+     * The 1-row micro-kernel: row 0 of a packed A panel (step p at {@code ab + p * 4}) times four consecutive
      * packed B panels (the first at {@code b0}, {@code ps} bytes apart, step p at {@code + p * NR * 4}), 8
      * accumulators (fewer chains would leave the FMA latency exposed), added to C. Each element is one FMA chain in
      * increasing p plus the add to C, as in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical
@@ -283,9 +283,9 @@ final class PackedWeights {
     private static void oneRow(int kc, MemorySegment pa, long ab, MemorySegment pb, long b0, long ps,
                                MemorySegment c, long cb) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        long hi = 4L * L, aEnd = ab + (long) kc * (GemmF32.MR * 4);
+        long hi = 4L * L, aEnd = ab + 4L * kc;
         // the loop walks the byte offsets (no bounds check per load in the loop; see GemmF32's kernel)
-        for (long ao = ab, bo = b0; ao < aEnd; ao += GemmF32.MR * 4, bo += GemmF32.NR * 4) {
+        for (long ao = ab, bo = b0; ao < aEnd; ao += 4, bo += GemmF32.NR * 4) {
             FloatVector x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao));
             c0 = x.fma(FloatVector.fromMemorySegment(S, pb, bo, ORDER), c0);
             c1 = x.fma(FloatVector.fromMemorySegment(S, pb, bo + hi, ORDER), c1);
@@ -310,7 +310,8 @@ final class PackedWeights {
     }
 
     /**
-     * The 2-row micro-kernel: rows 0 and 1 of a packed A panel (step p at {@code ab + p * MR * 4}) times two packed
+     * The 2-row micro-kernel: rows 0 and 1 of a packed A panel (step p at {@code ab + p * 4}, row 1 {@code 4 * kc}
+     * bytes after row 0) times two packed
      * B panels (at {@code b0} and {@code b1}, step p at {@code + p * NR * 4}), 8 accumulators (2 rows x 4 vectors),
      * added to C (row 1 only when {@code two}). Each element is one FMA chain in increasing p plus the add to C, as
      * in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical to it.
@@ -319,9 +320,9 @@ final class PackedWeights {
                                 MemorySegment c, long cb, long ldcB) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        long hi = 4L * L, b1Off = b1 - b0, aEnd = ab + (long) kc * (GemmF32.MR * 4);
+        long hi = 4L * L, b1Off = b1 - b0, row1 = 4L * kc, aEnd = ab + row1;
         // the loop walks the byte offsets (no bounds check per load in the loop; see GemmF32's kernel)
-        for (long ao = ab, bo = b0; ao < aEnd; ao += GemmF32.MR * 4, bo += GemmF32.NR * 4) {
+        for (long ao = ab, bo = b0; ao < aEnd; ao += 4, bo += GemmF32.NR * 4) {
             FloatVector v0 = FloatVector.fromMemorySegment(S, pb, bo, ORDER);
             FloatVector v1 = FloatVector.fromMemorySegment(S, pb, bo + hi, ORDER);
             FloatVector v2 = FloatVector.fromMemorySegment(S, pb, bo + b1Off, ORDER);
@@ -331,7 +332,7 @@ final class PackedWeights {
             c01 = x.fma(v1, c01);
             c02 = x.fma(v2, c02);
             c03 = x.fma(v3, c03);
-            x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao + 4));
+            x = FloatVector.broadcast(S, pa.get(Simd.FLOAT, ao + row1));
             c10 = x.fma(v0, c10);
             c11 = x.fma(v1, c11);
             c12 = x.fma(v2, c12);

@@ -472,20 +472,19 @@ public final class ShiftMM {
     }
 
     /**
-     * Packed-A micro-panel (GemmF32 layout, k-major since the gemm branch's a1b7374: (i, p) at p*MR + i) of rows
-     * i0.., columns p0..p0+kc; missing rows are zero.
+     * Packed-A micro-panel (GemmF32 layout, row-major: (i, p) at i*kc + p) of rows i0.., columns p0..p0+kc; missing
+     * rows are zero.
      */
     private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int rows, int p0, int kc,
                               MemorySegment dst, long dstOff) {
-        for (int p = 0; p < kc; p++) {
-            long d = dstOff + (long) p * MR;
-            for (int r = 0; r < MR; r++) {
-                float v = 0f;
-                if (r < rows) {
-                    v = transA ? a.get(BYTE, aOff + (long) (p0 + p) * lda + i0 + r)
-                            : a.get(BYTE, aOff + (long) (i0 + r) * lda + p0 + p);
-                }
-                dst.setAtIndex(FLOAT, d + r, v);
+        for (int r = 0; r < MR; r++) {
+            long d = dstOff + (long) r * kc;
+            if (r < rows && !transA) {
+                bytesToFloats(a, aOff + (long) (i0 + r) * lda + p0, kc, dst, d);
+                continue;
+            }
+            for (int p = 0; p < kc; p++) {
+                dst.setAtIndex(FLOAT, d + p, r < rows ? a.get(BYTE, aOff + (long) (p0 + p) * lda + i0 + r) : 0f);
             }
         }
     }
