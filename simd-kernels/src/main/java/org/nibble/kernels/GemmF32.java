@@ -216,7 +216,10 @@ public final class GemmF32 {
         return ceilDiv(k, blocks);
     }
 
-    /** Packing A costs ~0.1 ns per float: below this many floats one thread packs it (a fork costs microseconds). */
+    /**
+     * Packing a row-major A costs ~0.1 ns per float: below this many floats one thread packs it (a fork costs
+     * microseconds).
+     */
     private static final long PARALLEL_PACK_FLOATS = 32 * 1024;
 
     /**
@@ -298,18 +301,16 @@ public final class GemmF32 {
      */
     public static void packA(boolean transA, MemorySegment a, long aOff, int lda, int row0, int col0, int mc, int kc,
                              MemorySegment dst, long dstOff) {
-        long db = dstOff * 4;
-        int panels = ceilDiv(mc, MR);
-        for (int i = 0; i < panels * MR; i++) {
-            long d = db + (long) i * kc * 4;
+        for (int i = 0; i < roundUp(mc, MR); i++) {
+            long d = dstOff + (long) i * kc;
             if (i >= mc) {
-                FloatOps.fill(kc, 0f, dst, d / 4);
+                FloatOps.fill(kc, 0f, dst, d);
             } else if (transA) {
                 // op(A)(i, p) = A[col0 + p][row0 + i]: column row0 + i of A, stride lda
-                gather(kc, a, (aOff + (long) col0 * lda + row0 + i) * 4, 4L * lda, dst, d);
+                gather(kc, a, (aOff + (long) col0 * lda + row0 + i) * 4, 4L * lda, dst, d * 4);
             } else {
                 // op(A)(i, p) = A[row0 + i][col0 + p]: kc contiguous floats
-                MemorySegment.copy(a, (aOff + (long) (row0 + i) * lda + col0) * 4, dst, d, 4L * kc);
+                MemorySegment.copy(a, (aOff + (long) (row0 + i) * lda + col0) * 4, dst, d * 4, 4L * kc);
             }
         }
     }

@@ -311,10 +311,10 @@ final class PackedWeights {
 
     /**
      * The 2-row micro-kernel: rows 0 and 1 of a packed A panel (step p at {@code ab + p * 4}, row 1 {@code 4 * kc}
-     * bytes after row 0) times two packed
-     * B panels (at {@code b0} and {@code b1}, step p at {@code + p * NR * 4}), 8 accumulators (2 rows x 4 vectors),
-     * added to C (row 1 only when {@code two}). Each element is one FMA chain in increasing p plus the add to C, as
-     * in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical to it.
+     * bytes after row 0) times two packed B panels (at {@code b0} and {@code b1}, step p at {@code + p * NR * 4}), 8
+     * accumulators (2 rows x 4 vectors), added to C (row 1 only when {@code two}). Each element is one FMA chain in
+     * increasing p plus the add to C, as in GemmF32's kernel with alpha = beta = 1, so the results are bit-identical
+     * to it.
      */
     private static void twoRows(int kc, boolean two, MemorySegment pa, long ab, MemorySegment pb, long b0, long b1,
                                 MemorySegment c, long cb, long ldcB) {
