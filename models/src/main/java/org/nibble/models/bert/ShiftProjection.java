@@ -44,10 +44,13 @@ final class ShiftProjection implements Projection {
      */
     static final int PACKED_ROWS = 12;
     /**
-     * Only matrices whose FP32 form is bigger than this run on the packed codes. Below it the decoded panels stay in
-     * cache, and decode + FP32 GEMM was the faster path at every row count measured on this AVX2 machine (MiniLM,
-     * 2 to 128 tokens: 4.3 vs 6.8 ms per forward at 2 tokens, Q8); at 4096 x 4096 with 12 rows the packed GEMM took
-     * 11.9 ms (Q4) against 15.7 for decode + FP32 GEMM (QuantPanelsBench, 1 thread).
+     * Only matrices whose FP32 form is bigger than this run on the packed codes, except Q8 with the 512-bit kernels.
+     * Below it the decoded panels stay in cache, and decode + FP32 GEMM was the faster path at every row count
+     * measured on an AVX2 machine (MiniLM, 2 to 128 tokens: 4.3 vs 6.8 ms per forward at 2 tokens, Q8); at 4096 x
+     * 4096 with 12 rows the packed GEMM took 11.9 ms (Q4) against 15.7 for decode + FP32 GEMM (QuantPanelsBench, 1
+     * thread). With AVX-512 ({@link QuantPanels#WIDE}), MiniLM at 12 tokens, 1 thread, one format per JVM: Q8 2.08
+     * ms packed against 2.85 fused (F32 2.09); Q4 4.3-4.5 against 3.1 and Q6 4.0 against 3.7, so those two keep
+     * this threshold.
      */
     static final long DECODE_BYTES = 8L << 20;
     /**
@@ -180,7 +183,7 @@ final class ShiftProjection implements Projection {
 
     @Override
     public void forward(MemorySegment x, int rows, MemorySegment y) {
-        if (rows <= PACKED_ROWS && 4L * in * out > DECODE_BYTES) {
+        if (rows <= PACKED_ROWS && (4L * in * out > DECODE_BYTES || format == PackedFormat.Q8 && QuantPanels.WIDE)) {
             forwardPacked(x, rows, y);
         } else if (rows <= FUSED_ROWS) {
             forwardFused(x, rows, y);

@@ -3,13 +3,13 @@ package org.nibble.kernels.quant;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.nibble.kernels.Checks;
 import org.nibble.kernels.Parallel;
 import org.nibble.kernels.Simd;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static org.nibble.kernels.Simd.BYTE;
@@ -40,11 +40,14 @@ import static org.nibble.kernels.Simd.ORDER;
  * decoded on the fly: per k, one weight vector is decoded (Q8: sign-extend 8 bytes; Q4: a shift left and an
  * arithmetic shift right of a word vector; Q6: the same on the high-bits word, masked and or'ed with a nibble),
  * converted to float and multiplied by the block's {@code 2^-g[k]}; 12 broadcast activations then take 12 FMAs. No
- * horizontal sums. Activations are packed once per call into 12-row k-major panels; panels of output rows run in
- * parallel. Measured on this AVX2 machine (QuantPanelsBench, 12 rows, 1 thread): Q8 40, Q4 34, Q6 27 GFLOP/s,
- * against 36 (1536 x 384) and 20 (4096 x 4096) for the FP32 GEMM. The decode takes FMA-port slots, so when the FP32
- * panels fit in cache, decoding once ({@link #decode}) and running the FP32 GEMM is as fast or faster. Needs 8-lane
- * (256-bit or wider) vectors; with narrower ones it runs {@link QuantPanelsScalar}.
+ * horizontal sums. Activations are packed once per call into 12-row k-major panels (a heap array); panels of output
+ * rows run in parallel. Measured on an AVX2 machine (QuantPanelsBench, 12 rows, 1 thread): Q8 40, Q4 34, Q6 27
+ * GFLOP/s, against 36 (1536 x 384) and 20 (4096 x 4096) for the FP32 GEMM. The decode takes FMA-port slots, so when
+ * the FP32 panels fit in cache, decoding once ({@link #decode}) and running the FP32 GEMM is as fast or faster.
+ * With 16-lane vectors ({@link #WIDE}) pairs of panels run a 12 x 32 kernel instead ({@link #wideQ8}): one decode
+ * per 24 FMAs. On the AVX-512 machine, 4096 x 4096, 12 rows, 1 thread, GFLOP/s wide against the 8-row kernel: Q8
+ * 155 / 61, Q4 88 / 56, Q6 70 / 44 (FP32 GEMM about 190). Needs 8-lane (256-bit or wider) vectors; with narrower
+ * ones it runs {@link QuantPanelsScalar}.
  */
 public final class QuantPanels {
     private QuantPanels() {
@@ -61,6 +64,19 @@ public final class QuantPanels {
     private static final VectorSpecies<Integer> SI = IntVector.SPECIES_256;
     private static final VectorSpecies<Byte> SB = ByteVector.SPECIES_64;
     private static final boolean VECTOR = Simd.F32_LANES >= 8;
+
+    /**
+     * With 16-lane vectors (AVX-512) the GEMM runs two panels at a time: 12 activation rows x 32 output rows, one
+     * 16-lane weight vector per panel and k (see {@link #wideQ8}).
+     */
+    public static final boolean WIDE = Simd.F32_LANES >= 16;
+    /** Output rows of a wide tile: two panels. */
+    private static final int WIDE_COLS = 2 * PANEL_ROWS;
+    private static final VectorSpecies<Float> WS = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> WSI = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> WSB = ByteVector.SPECIES_128;
+    /** Lanes 8 .. 15 of a panel's weight vector: its second block, with its own factors 2^-g. */
+    private static final VectorMask<Float> SECOND_BLOCK = VectorMask.fromLong(WS, 0xFF00L);
 
     /** k rounded up to a multiple of 16 (one Q6 group of word steps). */
     public static int paddedK(int k) {
@@ -184,48 +200,73 @@ public final class QuantPanels {
             return;
         }
         int kp = paddedK(k), tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
-        MemorySegment pa = packActivations(m, k, kp, x, xOff, ldx);
+        float[] pa = packActivations(m, k, kp, x, xOff, ldx);
         long pb = panelBytes(format, k);
-        int np = panels(n);
+        int np = panels(n), per = WIDE ? 2 : 1, units = (np + per - 1) / per;
         // ~2 MFLOP per task at least: below that, waking a thread costs more than it saves
-        int grain = (int) Math.max(1, Math.min(np, 1_000_000L / ((long) m * kp * PANEL_ROWS)));
-        Parallel.forRange(0, np, grain, (lo, hi) -> {
+        int grain = (int) Math.max(1, Math.min(units, 1_000_000L / ((long) m * kp * PANEL_ROWS * per)));
+        Parallel.forRange(0, units, grain, (lo, hi) -> {
             Scratch s = SCRATCH.get().fit(kp);
-            for (int p = lo; p < hi; p++) {
-                int r0 = p * PANEL_ROWS;
-                scales(groupIds, gOff, n, k, kp, r0, s.scales);
+            for (int u = lo; u < hi; u++) {
+                int p = u * per, r0 = p * PANEL_ROWS;
+                if (WIDE && p + 1 < np) {
+                    widePair(format, m, n, kp, tiles, pa, panels, pOff + p * pb, pb, r0, groupIds, gOff, k, scale,
+                            sOff, bias, bOff, y, yOff, ldy, s);
+                    continue;
+                }
+                scales(groupIds, gOff, n, k, kp, r0, 2, s.scales);
                 for (int t = 0; t < tiles; t++) {
                     for (int h = 0; h < 2 && r0 + h * BLOCK_ROWS < n; h++) {
                         long bb = pOff + p * pb + (format == PackedFormat.Q8 ? 8 : 32) * h;
-                        long ab = 4L * t * TILE_ROWS * kp;
+                        int ab = t * TILE_ROWS * kp;
                         switch (format) {
                             case Q8 -> kernelQ8(kp, pa, ab, panels, bb, s.scales, h, s.tile);
                             case Q4 -> kernelQ4(kp, pa, ab, panels, bb, s.scales, h, s.tile);
                             case Q6 -> kernelQ6(kp, pa, ab, panels, bb, s.scales, h, s.tile);
                         }
                         int c0 = r0 + h * BLOCK_ROWS;
-                        store(s.tile, Math.min(TILE_ROWS, m - t * TILE_ROWS), Math.min(BLOCK_ROWS, n - c0), scale,
-                                sOff + c0, bias, bOff + c0, y, yOff + (long) t * TILE_ROWS * ldy + c0, ldy);
+                        store(s.tile, BLOCK_ROWS, Math.min(TILE_ROWS, m - t * TILE_ROWS),
+                                Math.min(BLOCK_ROWS, n - c0), scale, sOff + c0, bias, bOff + c0, y,
+                                yOff + (long) t * TILE_ROWS * ldy + c0, ldy);
                     }
                 }
             }
         });
     }
 
+    /**
+     * Two adjacent panels (32 output rows from {@code r0}, the second starting {@code pb} bytes after the first at
+     * {@code bb}) against every 12-row activation tile, with the 512-bit kernels.
+     */
+    private static void widePair(PackedFormat format, int m, int n, int kp, int tiles, float[] pa,
+                                 MemorySegment panels, long bb, long pb, int r0, MemorySegment groupIds, long gOff,
+                                 int k, MemorySegment scale, long sOff, MemorySegment bias, long bOff, MemorySegment y,
+                                 long yOff, int ldy, Scratch s) {
+        scales(groupIds, gOff, n, k, kp, r0, 4, s.scales);
+        for (int t = 0; t < tiles; t++) {
+            int ab = t * TILE_ROWS * kp;
+            switch (format) {
+                case Q8 -> wideQ8(kp, pa, ab, panels, bb, pb, s.scales, s.tile);
+                case Q4 -> wideQ4(kp, pa, ab, panels, bb, pb, s.scales, s.tile);
+                case Q6 -> wideQ6(kp, pa, ab, panels, bb, pb, s.scales, s.tile);
+            }
+            store(s.tile, WIDE_COLS, Math.min(TILE_ROWS, m - t * TILE_ROWS), Math.min(WIDE_COLS, n - r0), scale,
+                    sOff + r0, bias, bOff + r0, y, yOff + (long) t * TILE_ROWS * ldy + r0, ldy);
+        }
+    }
+
     /** Per-thread scratch: the activation panels of the calling thread, a panel's scales, a tile's sums. */
     private static final class Scratch {
-        MemorySegment pa = MemorySegment.NULL;
+        float[] pa = new float[0];
         float[] rows = new float[0];
-        float[] interleaved = new float[0];
         float[] scales = new float[0];
-        final float[] tile = new float[TILE_ROWS * BLOCK_ROWS];
+        final float[] tile = new float[TILE_ROWS * WIDE_COLS];
         final float[] columns = new float[PANEL_ROWS];
 
         Scratch fit(int kp) {
-            if (scales.length < 2 * kp) {
-                scales = new float[2 * kp];
+            if (scales.length < 4 * kp) {
+                scales = new float[4 * kp];
                 rows = new float[TILE_ROWS * kp];
-                interleaved = new float[TILE_ROWS * kp];
             }
             return this;
         }
@@ -235,34 +276,38 @@ public final class QuantPanels {
 
     /**
      * x packed into k-major panels of 12 rows ({@code pa[(t*kp + p)*12 + i] = x[12t + i][p]}, zero for missing
-     * rows and for p >= k), in this thread's scratch. Rows are bulk-copied to a heap array and interleaved there.
+     * rows and for p >= k), in this thread's scratch: a heap array, so that the kernels' 12 activation loads per k
+     * are plain array loads (segment loads made the 512-bit kernels big enough for C2 to leave some of their vector
+     * operations unintrinsified in some runs, 10x slower). Rows are bulk-copied to a heap array and interleaved.
      */
-    private static MemorySegment packActivations(int m, int k, int kp, MemorySegment x, long xOff, int ldx) {
+    private static float[] packActivations(int m, int k, int kp, MemorySegment x, long xOff, int ldx) {
         Scratch s = SCRATCH.get().fit(kp);
         int tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
-        long bytes = 4L * tiles * TILE_ROWS * kp;
-        if (s.pa.byteSize() < bytes) {
-            s.pa = Arena.ofAuto().allocate(bytes, 64);
+        if (s.pa.length < tiles * TILE_ROWS * kp) {
+            s.pa = new float[tiles * TILE_ROWS * kp];
         }
-        float[] rows = s.rows, out = s.interleaved;
+        float[] rows = s.rows, out = s.pa;
         for (int t = 0; t < tiles; t++) {
             java.util.Arrays.fill(rows, 0f);
             for (int i = 0; i < TILE_ROWS && t * TILE_ROWS + i < m; i++) {
                 MemorySegment.copy(x, FLOAT, 4 * (xOff + (long) (t * TILE_ROWS + i) * ldx), rows, i * kp, k);
             }
-            for (int i = 0; i < TILE_ROWS; i++) {
+            for (int i = 0, base = t * TILE_ROWS * kp; i < TILE_ROWS; i++) {
                 for (int p = 0, src = i * kp; p < kp; p++) {
-                    out[p * TILE_ROWS + i] = rows[src + p];
+                    out[base + p * TILE_ROWS + i] = rows[src + p];
                 }
             }
-            MemorySegment.copy(out, 0, s.pa, FLOAT, 4L * t * TILE_ROWS * kp, TILE_ROWS * kp);
         }
-        return s.pa;
+        return out;
     }
 
-    /** {@code sc[h * kp + p] = 2^-g} of block h of the panel at output row r0, for input p (0 past k or n). */
-    private static void scales(MemorySegment groupIds, long gOff, int n, int k, int kp, int r0, float[] sc) {
-        for (int h = 0; h < 2; h++) {
+    /**
+     * {@code sc[h * kp + p] = 2^-g} of the h-th block (h < {@code blocks}) from output row r0, for input p (0 past k
+     * or n).
+     */
+    private static void scales(MemorySegment groupIds, long gOff, int n, int k, int kp, int r0, int blocks,
+                               float[] sc) {
+        for (int h = 0; h < blocks; h++) {
             int row = r0 + h * BLOCK_ROWS, i = h * kp, end = i + kp;
             if (row < n) {
                 // 2^-g built from its exponent field (g <= 31 keeps it normal), 8 group ids at a time: the
@@ -291,31 +336,31 @@ public final class QuantPanels {
      * each format has its own copy of the loop): per k one weight vector is decoded (as in {@link #decodeQ8}) and
      * serves 12 FMAs.
      */
-    private static void kernelQ8(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+    private static void kernelQ8(int kp, float[] pa, int ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         // the loop walks its byte offsets: offsets computed from p (stride 48, not a power of two) kept a bounds
         // check on every activation load
-        long ao = ab, bo = bb;
-        for (int p = h * kp, end = p + kp; p < end; p++, ao += 48, bo += 16) {
+        long bo = bb;
+        for (int p = h * kp, end = p + kp, ao = ab; p < end; p++, ao += TILE_ROWS, bo += 16) {
             // the code decode is written out in each loop: a helper returning a vector that C2 compiled on its own
             // first ("already compiled into a big method") is not inlined, and then boxes every vector
             IntVector codes = (IntVector) ByteVector.fromMemorySegment(SB, pb, bo, ORDER)
                     .convertShape(VectorOperators.B2I, SI, 0);
             FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[p]);
-            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
-            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
-            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
-            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
-            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
-            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
-            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
-            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
-            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
-            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
-            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
-            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+            c0 = FloatVector.broadcast(S, pa[ao]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa[ao + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa[ao + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa[ao + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa[ao + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa[ao + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa[ao + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa[ao + 7]).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa[ao + 8]).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa[ao + 9]).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa[ao + 10]).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa[ao + 11]).fma(b, c11);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, 8);
@@ -332,7 +377,7 @@ public final class QuantPanels {
     }
 
     /** {@link #kernelQ8} for Q4 (codes as in {@link #decodeQ4}). */
-    private static void kernelQ4(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+    private static void kernelQ4(int kp, float[] pa, int ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
@@ -340,19 +385,19 @@ public final class QuantPanels {
             IntVector codes = IntVector.fromMemorySegment(SI, pb, bb + 64L * (p >>> 3), ORDER)
                     .lanewise(VectorOperators.LSHL, 28 - 4 * (p & 7)).lanewise(VectorOperators.ASHR, 28);
             FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
-            long ao = ab + 48L * p;
-            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
-            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
-            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
-            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
-            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
-            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
-            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
-            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
-            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
-            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
-            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
-            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+            int ao = ab + TILE_ROWS * p;
+            c0 = FloatVector.broadcast(S, pa[ao]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa[ao + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa[ao + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa[ao + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa[ao + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa[ao + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa[ao + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa[ao + 7]).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa[ao + 8]).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa[ao + 9]).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa[ao + 10]).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa[ao + 11]).fma(b, c11);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, 8);
@@ -369,7 +414,7 @@ public final class QuantPanels {
     }
 
     /** {@link #kernelQ8} for Q6 (codes as in {@link #decodeQ6}). */
-    private static void kernelQ6(int kp, MemorySegment pa, long ab, MemorySegment pb, long bb, float[] sc, int h,
+    private static void kernelQ6(int kp, float[] pa, int ab, MemorySegment pb, long bb, float[] sc, int h,
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
@@ -381,19 +426,19 @@ public final class QuantPanels {
                     .or(IntVector.fromMemorySegment(SI, pb, gb + 64L * (f >>> 3), ORDER)
                             .lanewise(VectorOperators.LSHR, 4 * (f & 7)).and(15));
             FloatVector b = ((FloatVector) codes.convert(VectorOperators.I2F, 0)).mul(sc[h * kp + p]);
-            long ao = ab + 48L * p;
-            c0 = FloatVector.broadcast(S, pa.get(FLOAT, ao)).fma(b, c0);
-            c1 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 4)).fma(b, c1);
-            c2 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 8)).fma(b, c2);
-            c3 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 12)).fma(b, c3);
-            c4 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 16)).fma(b, c4);
-            c5 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 20)).fma(b, c5);
-            c6 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 24)).fma(b, c6);
-            c7 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 28)).fma(b, c7);
-            c8 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 32)).fma(b, c8);
-            c9 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 36)).fma(b, c9);
-            c10 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 40)).fma(b, c10);
-            c11 = FloatVector.broadcast(S, pa.get(FLOAT, ao + 44)).fma(b, c11);
+            int ao = ab + TILE_ROWS * p;
+            c0 = FloatVector.broadcast(S, pa[ao]).fma(b, c0);
+            c1 = FloatVector.broadcast(S, pa[ao + 1]).fma(b, c1);
+            c2 = FloatVector.broadcast(S, pa[ao + 2]).fma(b, c2);
+            c3 = FloatVector.broadcast(S, pa[ao + 3]).fma(b, c3);
+            c4 = FloatVector.broadcast(S, pa[ao + 4]).fma(b, c4);
+            c5 = FloatVector.broadcast(S, pa[ao + 5]).fma(b, c5);
+            c6 = FloatVector.broadcast(S, pa[ao + 6]).fma(b, c6);
+            c7 = FloatVector.broadcast(S, pa[ao + 7]).fma(b, c7);
+            c8 = FloatVector.broadcast(S, pa[ao + 8]).fma(b, c8);
+            c9 = FloatVector.broadcast(S, pa[ao + 9]).fma(b, c9);
+            c10 = FloatVector.broadcast(S, pa[ao + 10]).fma(b, c10);
+            c11 = FloatVector.broadcast(S, pa[ao + 11]).fma(b, c11);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, 8);
@@ -407,6 +452,185 @@ public final class QuantPanels {
         c9.intoArray(tile, 72);
         c10.intoArray(tile, 80);
         c11.intoArray(tile, 88);
+    }
+
+    /**
+     * The 512-bit Q8 micro-kernel: {@code tile[i*32 + c] = sum_p a[i][p] * w[c][p] * 2^-g[c / 8][p]} for the 12
+     * activation rows of the packed panel at byte {@code ab} of {@code pa} and the 32 output rows of the two panels
+     * at bytes {@code bb} and {@code bb + ps} of {@code pb}; the factors of their four blocks are
+     * {@code sc[(c / 8) * kp + p]}. Per k each panel gives one 16-lane weight vector (16 codes sign-extended, converted,
+     * times its two blocks' factors blended into one vector) and 12 broadcast activations take 24 FMAs: the decode
+     * is shared by twice the FMAs of the 8-lane kernels ({@link #kernelQ8}), and 24 accumulators fill the 32 zmm
+     * registers without spilling (C2 compiles the loop as written; see {@link #kernelQ8} for why it is flat).
+     */
+    private static void wideQ8(int kp, float[] pa, int ab, MemorySegment pb, long bb, long ps, float[] sc,
+                               float[] tile) {
+        FloatVector c0 = FloatVector.zero(WS), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
+        FloatVector d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
+        for (int p = 0, ao = ab; p < kp; p++, ao += TILE_ROWS) {
+            IntVector i0 = (IntVector) ByteVector.fromMemorySegment(WSB, pb, bb + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, WSI, 0);
+            IntVector i1 = (IntVector) ByteVector.fromMemorySegment(WSB, pb, bb + ps + 16L * p, ORDER)
+                    .convertShape(VectorOperators.B2I, WSI, 0);
+            FloatVector b = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[p]).blend(sc[kp + p], SECOND_BLOCK));
+            FloatVector e = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[2 * kp + p]).blend(sc[3 * kp + p], SECOND_BLOCK));
+            FloatVector a = FloatVector.broadcast(WS, pa[ao]); c0 = a.fma(b, c0); d0 = a.fma(e, d0);
+            a = FloatVector.broadcast(WS, pa[ao + 1]); c1 = a.fma(b, c1); d1 = a.fma(e, d1);
+            a = FloatVector.broadcast(WS, pa[ao + 2]); c2 = a.fma(b, c2); d2 = a.fma(e, d2);
+            a = FloatVector.broadcast(WS, pa[ao + 3]); c3 = a.fma(b, c3); d3 = a.fma(e, d3);
+            a = FloatVector.broadcast(WS, pa[ao + 4]); c4 = a.fma(b, c4); d4 = a.fma(e, d4);
+            a = FloatVector.broadcast(WS, pa[ao + 5]); c5 = a.fma(b, c5); d5 = a.fma(e, d5);
+            a = FloatVector.broadcast(WS, pa[ao + 6]); c6 = a.fma(b, c6); d6 = a.fma(e, d6);
+            a = FloatVector.broadcast(WS, pa[ao + 7]); c7 = a.fma(b, c7); d7 = a.fma(e, d7);
+            a = FloatVector.broadcast(WS, pa[ao + 8]); c8 = a.fma(b, c8); d8 = a.fma(e, d8);
+            a = FloatVector.broadcast(WS, pa[ao + 9]); c9 = a.fma(b, c9); d9 = a.fma(e, d9);
+            a = FloatVector.broadcast(WS, pa[ao + 10]); c10 = a.fma(b, c10); d10 = a.fma(e, d10);
+            a = FloatVector.broadcast(WS, pa[ao + 11]); c11 = a.fma(b, c11); d11 = a.fma(e, d11);
+        }
+        c0.intoArray(tile, 0);
+        d0.intoArray(tile, 16);
+        c1.intoArray(tile, 32);
+        d1.intoArray(tile, 48);
+        c2.intoArray(tile, 64);
+        d2.intoArray(tile, 80);
+        c3.intoArray(tile, 96);
+        d3.intoArray(tile, 112);
+        c4.intoArray(tile, 128);
+        d4.intoArray(tile, 144);
+        c5.intoArray(tile, 160);
+        d5.intoArray(tile, 176);
+        c6.intoArray(tile, 192);
+        d6.intoArray(tile, 208);
+        c7.intoArray(tile, 224);
+        d7.intoArray(tile, 240);
+        c8.intoArray(tile, 256);
+        d8.intoArray(tile, 272);
+        c9.intoArray(tile, 288);
+        d9.intoArray(tile, 304);
+        c10.intoArray(tile, 320);
+        d10.intoArray(tile, 336);
+        c11.intoArray(tile, 352);
+        d11.intoArray(tile, 368);
+    }
+
+    /** {@link #wideQ8} for Q4: one word step holds all 16 rows of a panel, one 512-bit load (as in {@link #decodeQ4}). */
+    private static void wideQ4(int kp, float[] pa, int ab, MemorySegment pb, long bb, long ps, float[] sc,
+                               float[] tile) {
+        FloatVector c0 = FloatVector.zero(WS), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
+        FloatVector d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
+        for (int p = 0, ao = ab; p < kp; p++, ao += TILE_ROWS) {
+            int shift = 28 - 4 * (p & 7);
+            long w = bb + 64L * (p >>> 3);
+            IntVector i0 = IntVector.fromMemorySegment(WSI, pb, w, ORDER)
+                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
+            IntVector i1 = IntVector.fromMemorySegment(WSI, pb, w + ps, ORDER)
+                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
+            FloatVector b = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[p]).blend(sc[kp + p], SECOND_BLOCK));
+            FloatVector e = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[2 * kp + p]).blend(sc[3 * kp + p], SECOND_BLOCK));
+            FloatVector a = FloatVector.broadcast(WS, pa[ao]); c0 = a.fma(b, c0); d0 = a.fma(e, d0);
+            a = FloatVector.broadcast(WS, pa[ao + 1]); c1 = a.fma(b, c1); d1 = a.fma(e, d1);
+            a = FloatVector.broadcast(WS, pa[ao + 2]); c2 = a.fma(b, c2); d2 = a.fma(e, d2);
+            a = FloatVector.broadcast(WS, pa[ao + 3]); c3 = a.fma(b, c3); d3 = a.fma(e, d3);
+            a = FloatVector.broadcast(WS, pa[ao + 4]); c4 = a.fma(b, c4); d4 = a.fma(e, d4);
+            a = FloatVector.broadcast(WS, pa[ao + 5]); c5 = a.fma(b, c5); d5 = a.fma(e, d5);
+            a = FloatVector.broadcast(WS, pa[ao + 6]); c6 = a.fma(b, c6); d6 = a.fma(e, d6);
+            a = FloatVector.broadcast(WS, pa[ao + 7]); c7 = a.fma(b, c7); d7 = a.fma(e, d7);
+            a = FloatVector.broadcast(WS, pa[ao + 8]); c8 = a.fma(b, c8); d8 = a.fma(e, d8);
+            a = FloatVector.broadcast(WS, pa[ao + 9]); c9 = a.fma(b, c9); d9 = a.fma(e, d9);
+            a = FloatVector.broadcast(WS, pa[ao + 10]); c10 = a.fma(b, c10); d10 = a.fma(e, d10);
+            a = FloatVector.broadcast(WS, pa[ao + 11]); c11 = a.fma(b, c11); d11 = a.fma(e, d11);
+        }
+        c0.intoArray(tile, 0);
+        d0.intoArray(tile, 16);
+        c1.intoArray(tile, 32);
+        d1.intoArray(tile, 48);
+        c2.intoArray(tile, 64);
+        d2.intoArray(tile, 80);
+        c3.intoArray(tile, 96);
+        d3.intoArray(tile, 112);
+        c4.intoArray(tile, 128);
+        d4.intoArray(tile, 144);
+        c5.intoArray(tile, 160);
+        d5.intoArray(tile, 176);
+        c6.intoArray(tile, 192);
+        d6.intoArray(tile, 208);
+        c7.intoArray(tile, 224);
+        d7.intoArray(tile, 240);
+        c8.intoArray(tile, 256);
+        d8.intoArray(tile, 272);
+        c9.intoArray(tile, 288);
+        d9.intoArray(tile, 304);
+        c10.intoArray(tile, 320);
+        d10.intoArray(tile, 336);
+        c11.intoArray(tile, 352);
+        d11.intoArray(tile, 368);
+    }
+
+    /** {@link #wideQ8} for Q6 (fields as in {@link #decodeQ6}, all 16 rows of a panel in one 512-bit word vector). */
+    private static void wideQ6(int kp, float[] pa, int ab, MemorySegment pb, long bb, long ps, float[] sc,
+                               float[] tile) {
+        FloatVector c0 = FloatVector.zero(WS), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+        FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
+        FloatVector d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
+        for (int p = 0, ao = ab; p < kp; p++, ao += TILE_ROWS) {
+            int f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
+            long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);
+            IntVector i0 = IntVector.fromMemorySegment(WSI, pb, gb + 128, ORDER)
+                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(WSI, pb, lw, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
+            IntVector i1 = IntVector.fromMemorySegment(WSI, pb, gb + ps + 128, ORDER)
+                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
+                    .or(IntVector.fromMemorySegment(WSI, pb, lw + ps, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
+            FloatVector b = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[p]).blend(sc[kp + p], SECOND_BLOCK));
+            FloatVector e = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+                    .mul(FloatVector.broadcast(WS, sc[2 * kp + p]).blend(sc[3 * kp + p], SECOND_BLOCK));
+            FloatVector a = FloatVector.broadcast(WS, pa[ao]); c0 = a.fma(b, c0); d0 = a.fma(e, d0);
+            a = FloatVector.broadcast(WS, pa[ao + 1]); c1 = a.fma(b, c1); d1 = a.fma(e, d1);
+            a = FloatVector.broadcast(WS, pa[ao + 2]); c2 = a.fma(b, c2); d2 = a.fma(e, d2);
+            a = FloatVector.broadcast(WS, pa[ao + 3]); c3 = a.fma(b, c3); d3 = a.fma(e, d3);
+            a = FloatVector.broadcast(WS, pa[ao + 4]); c4 = a.fma(b, c4); d4 = a.fma(e, d4);
+            a = FloatVector.broadcast(WS, pa[ao + 5]); c5 = a.fma(b, c5); d5 = a.fma(e, d5);
+            a = FloatVector.broadcast(WS, pa[ao + 6]); c6 = a.fma(b, c6); d6 = a.fma(e, d6);
+            a = FloatVector.broadcast(WS, pa[ao + 7]); c7 = a.fma(b, c7); d7 = a.fma(e, d7);
+            a = FloatVector.broadcast(WS, pa[ao + 8]); c8 = a.fma(b, c8); d8 = a.fma(e, d8);
+            a = FloatVector.broadcast(WS, pa[ao + 9]); c9 = a.fma(b, c9); d9 = a.fma(e, d9);
+            a = FloatVector.broadcast(WS, pa[ao + 10]); c10 = a.fma(b, c10); d10 = a.fma(e, d10);
+            a = FloatVector.broadcast(WS, pa[ao + 11]); c11 = a.fma(b, c11); d11 = a.fma(e, d11);
+        }
+        c0.intoArray(tile, 0);
+        d0.intoArray(tile, 16);
+        c1.intoArray(tile, 32);
+        d1.intoArray(tile, 48);
+        c2.intoArray(tile, 64);
+        d2.intoArray(tile, 80);
+        c3.intoArray(tile, 96);
+        d3.intoArray(tile, 112);
+        c4.intoArray(tile, 128);
+        d4.intoArray(tile, 144);
+        c5.intoArray(tile, 160);
+        d5.intoArray(tile, 176);
+        c6.intoArray(tile, 192);
+        d6.intoArray(tile, 208);
+        c7.intoArray(tile, 224);
+        d7.intoArray(tile, 240);
+        c8.intoArray(tile, 256);
+        d8.intoArray(tile, 272);
+        c9.intoArray(tile, 288);
+        d9.intoArray(tile, 304);
+        c10.intoArray(tile, 320);
+        d10.intoArray(tile, 336);
+        c11.intoArray(tile, 352);
+        d11.intoArray(tile, 368);
     }
 
     /**
@@ -437,7 +661,7 @@ public final class QuantPanels {
         }
         int r0 = panel * PANEL_ROWS, kp = paddedK(k);
         float[] sc = SCRATCH.get().fit(kp).scales;
-        scales(groupIds, gOff, n, k, kp, r0, sc);
+        scales(groupIds, gOff, n, k, kp, r0, 2, sc);
         // the panel's 16 column scales, 0 past n, copied element by element: plain vector loads in the loops below
         // (no masked load with a per-panel mask)
         float[] col = SCRATCH.get().columns;
@@ -527,14 +751,17 @@ public final class QuantPanels {
         }
     }
 
-    /** y[i][c] = tile[i*8 + c] * scale[c] + bias[c] for the valid rows and columns (at most 8) of a tile. */
-    private static void store(float[] tile, int rows, int cols, MemorySegment scale, long sOff, MemorySegment bias,
+    /**
+     * y[i][c] = tile[i*width + c] * scale[c] + bias[c] for the valid rows and columns (at most {@code width}) of a
+     * tile.
+     */
+    private static void store(float[] tile, int width, int rows, int cols, MemorySegment scale, long sOff, MemorySegment bias,
                               long bOff, MemorySegment y, long yOff, int ldy) {
         for (int i = 0; i < rows; i++) {
             long yr = yOff + (long) i * ldy;
             int c = 0;
             for (; c + 8 <= cols; c += 8) {
-                FloatVector v = FloatVector.fromArray(S, tile, i * BLOCK_ROWS + c)
+                FloatVector v = FloatVector.fromArray(S, tile, i * width + c)
                         .mul(FloatVector.fromMemorySegment(S, scale, 4 * (sOff + c), ORDER));
                 if (bias != null) {
                     v = v.add(FloatVector.fromMemorySegment(S, bias, 4 * (bOff + c), ORDER));
@@ -542,7 +769,7 @@ public final class QuantPanels {
                 v.intoMemorySegment(y, 4 * (yr + c), ORDER);
             }
             for (; c < cols; c++) {
-                float v = tile[i * BLOCK_ROWS + c] * scale.getAtIndex(FLOAT, sOff + c);
+                float v = tile[i * width + c] * scale.getAtIndex(FLOAT, sOff + c);
                 y.setAtIndex(FLOAT, yr + c, bias != null ? v + bias.getAtIndex(FLOAT, bOff + c) : v);
             }
         }

@@ -17,7 +17,7 @@ import static org.nibble.kernels.quant.QuantTestSupport.randomFloats;
 class QuantPanelsTest {
     /** k around the 4 / 8 / 16 code steps; n around the 8-row blocks and 16-row panels. */
     static final int[] KS = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 33, 100, 384};
-    static final int[] NS = {1, 7, 8, 9, 15, 16, 17, 33};
+    static final int[] NS = {1, 7, 8, 9, 15, 16, 17, 33, 64};
     /** m around the 6-row tiles. */
     static final int[] MS = {1, 2, 5, 6, 7, 12, 13};
 
