@@ -27,9 +27,9 @@ import static org.nibble.models.bert.BertMath.F;
  * codes: QuantPanels layout [out, in] | group ids [blocks, in] bytes | colScale[n] = s0[n / BR] · c[n] (float)
  * W[k][n] ≈ code(n, k) · 2^-g_{n/BR}[k] · colScale[n]
  * </pre>
- * Three paths: up to {@link #PACKED_ROWS} activation rows against a big matrix run on the packed codes
- * ({@link QuantPanels#gemm}, decoded in registers; the packed codes are the only weight bytes read); otherwise the
- * codes are decoded to FP32 GEMM panels once per call ({@link QuantPanels#decode}) and the FP32 GEMM runs on them
+ * Three paths: up to {@link #PACKED_ROWS} activation rows against a big matrix (with 512-bit vectors up to
+ * {@link #WIDE_PACKED_ROWS} rows against any matrix) run on the packed codes ({@link QuantPanels#gemm}, decoded in
+ * registers; the packed codes are the only weight bytes read); otherwise the codes are decoded to FP32 GEMM panels once per call ({@link QuantPanels#decode}) and the FP32 GEMM runs on them
  * (see {@link #DECODE_BYTES}): up to {@link #FUSED_ROWS} rows each panel is multiplied as soon as it is decoded
  * ({@link #forwardFused}), more rows decode the whole matrix into a scratch first ({@link #forwardDecoded}).
  */
@@ -44,13 +44,18 @@ final class ShiftProjection implements Projection {
      */
     static final int PACKED_ROWS = 12;
     /**
-     * Only matrices whose FP32 form is bigger than this run on the packed codes, except Q8 with the 512-bit kernels.
-     * Below it the decoded panels stay in cache, and decode + FP32 GEMM was the faster path at every row count
-     * measured on an AVX2 machine (MiniLM, 2 to 128 tokens: 4.3 vs 6.8 ms per forward at 2 tokens, Q8); at 4096 x
-     * 4096 with 12 rows the packed GEMM took 11.9 ms (Q4) against 15.7 for decode + FP32 GEMM (QuantPanelsBench, 1
-     * thread). With AVX-512 ({@link QuantPanels#WIDE}), MiniLM at 12 tokens, 1 thread, one format per JVM: Q8 2.08
-     * ms packed against 2.85 fused (F32 2.09); Q4 4.3-4.5 against 3.1 and Q6 4.0 against 3.7, so those two keep
-     * this threshold.
+     * With the 512-bit kernels ({@link QuantPanels#WIDE}) up to this many rows (three tiles) run on the packed codes
+     * at any matrix size. MiniLM, 1 thread, ms per forward, packed against fused, F32 in the same JVM: 12 tokens Q8
+     * 2.1 / 2.8 (F32 2.1), Q4 2.0 / 3.1-3.3, Q6 2.3 / 3.6-3.8; 24 tokens Q4 4.1 / 4.7, Q6 4.7 / 5.3 (F32 3.7); 36
+     * tokens Q4 6.4 / 7.2, Q6 7.3 / 8.0, Q8 6.7 / 7.2 (F32 5.2); at 48 tokens both paths are level.
+     */
+    static final int WIDE_PACKED_ROWS = 36;
+    /**
+     * Only matrices whose FP32 form is bigger than this run on the packed codes (8-lane kernels; the 512-bit ones
+     * run every size, see {@link #WIDE_PACKED_ROWS}). Below it the decoded panels stay in cache, and decode + FP32
+     * GEMM was the faster path at every row count measured on an AVX2 machine (MiniLM, 2 to 128 tokens: 4.3 vs 6.8
+     * ms per forward at 2 tokens, Q8); at 4096 x 4096 with 12 rows the packed GEMM took 11.9 ms (Q4) against 15.7
+     * for decode + FP32 GEMM (QuantPanelsBench, 1 thread).
      */
     static final long DECODE_BYTES = 8L << 20;
     /**
@@ -183,7 +188,7 @@ final class ShiftProjection implements Projection {
 
     @Override
     public void forward(MemorySegment x, int rows, MemorySegment y) {
-        if (rows <= PACKED_ROWS && (4L * in * out > DECODE_BYTES || format == PackedFormat.Q8 && QuantPanels.WIDE)) {
+        if (QuantPanels.WIDE ? rows <= WIDE_PACKED_ROWS : rows <= PACKED_ROWS && 4L * in * out > DECODE_BYTES) {
             forwardPacked(x, rows, y);
         } else if (rows <= FUSED_ROWS) {
             forwardFused(x, rows, y);

@@ -46,7 +46,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * the FP32 panels fit in cache, decoding once ({@link #decode}) and running the FP32 GEMM is as fast or faster.
  * With 16-lane vectors ({@link #WIDE}) pairs of panels run a 12 x 32 kernel instead ({@link #wideQ8}): one decode
  * per 24 FMAs. On the AVX-512 machine, 4096 x 4096, 12 rows, 1 thread, GFLOP/s wide against the 8-row kernel: Q8
- * 155 / 61, Q4 88 / 56, Q6 70 / 44 (FP32 GEMM about 190). Needs 8-lane (256-bit or wider) vectors; with narrower
+ * 155 / 61, Q4 170 / 56, Q6 133 / 44 (FP32 GEMM about 190). Needs 8-lane (256-bit or wider) vectors; with narrower
  * ones it runs {@link QuantPanelsScalar}.
  */
 public final class QuantPanels {
@@ -75,6 +75,24 @@ public final class QuantPanels {
     private static final VectorSpecies<Float> WS = FloatVector.SPECIES_512;
     private static final VectorSpecies<Integer> WSI = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> WSB = ByteVector.SPECIES_128;
+    /** Row j: 16 lanes of 28 - 4j, the left shift that puts nibble j of a Q4 word at the top. */
+    private static final int[] Q4_SHIFTS = new int[8 * 16];
+
+    /** Row f: 16 lanes of the Q6 shifts of field f (see {@link #decodeQ6}): 30 - 2f for the high bits, 4(f % 8) low. */
+    private static final int[] Q6_HIGH_SHIFTS = new int[16 * 16], Q6_LOW_SHIFTS = new int[16 * 16];
+
+    // the wide kernels shift by a vector of counts loaded from these tables: a scalar count varying with k went
+    // through a general-purpose register into an xmm register on every use, and Q4 ran at half the speed of Q8
+    static {
+        for (int i = 0; i < Q4_SHIFTS.length; i++) {
+            Q4_SHIFTS[i] = 28 - 4 * (i / 16);
+        }
+        for (int i = 0; i < Q6_HIGH_SHIFTS.length; i++) {
+            Q6_HIGH_SHIFTS[i] = 30 - 2 * (i / 16);
+            Q6_LOW_SHIFTS[i] = 4 * (i / 16 % 8);
+        }
+    }
+
     /** Lanes 8 .. 15 of a panel's weight vector: its second block, with its own factors 2^-g. */
     private static final VectorMask<Float> SECOND_BLOCK = VectorMask.fromLong(WS, 0xFF00L);
 
@@ -525,7 +543,7 @@ public final class QuantPanels {
         FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
         FloatVector d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
         for (int p = 0, ao = ab; p < kp; p++, ao += TILE_ROWS) {
-            int shift = 28 - 4 * (p & 7);
+            IntVector shift = IntVector.fromArray(WSI, Q4_SHIFTS, WSI.length() * (p & 7));
             long w = bb + 64L * (p >>> 3);
             IntVector i0 = IntVector.fromMemorySegment(WSI, pb, w, ORDER)
                     .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
@@ -582,7 +600,9 @@ public final class QuantPanels {
         FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
         FloatVector d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
         for (int p = 0, ao = ab; p < kp; p++, ao += TILE_ROWS) {
-            int f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
+            int f = p & 15;
+            IntVector hi = IntVector.fromArray(WSI, Q6_HIGH_SHIFTS, WSI.length() * f);
+            IntVector lo = IntVector.fromArray(WSI, Q6_LOW_SHIFTS, WSI.length() * f);
             long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);
             IntVector i0 = IntVector.fromMemorySegment(WSI, pb, gb + 128, ORDER)
                     .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
