@@ -29,9 +29,10 @@ import static org.nibble.models.bert.BertMath.F;
  * </pre>
  * Three paths: up to {@link #PACKED_ROWS} activation rows against a big matrix (with 512-bit vectors up to
  * {@link #WIDE_PACKED_ROWS} rows against any matrix) run on the packed codes ({@link QuantPanels#gemm}, decoded in
- * registers; the packed codes are the only weight bytes read); otherwise the codes are decoded to FP32 GEMM panels once per call ({@link QuantPanels#decode}) and the FP32 GEMM runs on them
- * (see {@link #DECODE_BYTES}): up to {@link #FUSED_ROWS} rows each panel is multiplied as soon as it is decoded
- * ({@link #forwardFused}), more rows decode the whole matrix into a scratch first ({@link #forwardDecoded}).
+ * registers; the packed codes are the only weight bytes read); otherwise the codes are decoded to FP32 GEMM panels
+ * once per call ({@link QuantPanels#decode}) and the FP32 GEMM runs on them (see {@link #DECODE_BYTES}): up to
+ * {@link #FUSED_ROWS} rows each panel is multiplied as soon as it is decoded ({@link #forwardFused}), more rows
+ * decode the whole matrix into a scratch first ({@link #forwardDecoded}).
  */
 final class ShiftProjection implements Projection {
     /** Output rows per quantization block (own base scale and group ids). */

@@ -347,7 +347,7 @@ public final class QuantPanels {
 
     /**
      * The Q8 micro-kernel: {@code tile[i*8 + c] = sum_p a[i][p] * w[c][p] * 2^-g[p]} for the 12 activation rows of
-     * the packed panel at byte {@code ab} of {@code pa} and the 8 output rows (one block) whose codes start at byte
+     * the packed panel at index {@code ab} of {@code pa} and the 8 output rows (one block) whose codes start at byte
      * {@code bb} of {@code pb} (a panel base, plus 8 bytes for the second block in Q8, 32 in Q4 / Q6); the block's
      * factors {@code 2^-g[p]} are {@code sc[h * kp + p]}. One flat loop over k with 12 accumulators (C2 keeps them in
      * registers in a single loop; nested field loops or a format switch inside the loop ran at half speed or less, so
@@ -474,12 +474,12 @@ public final class QuantPanels {
 
     /**
      * The 512-bit Q8 micro-kernel: {@code tile[i*32 + c] = sum_p a[i][p] * w[c][p] * 2^-g[c / 8][p]} for the 12
-     * activation rows of the packed panel at byte {@code ab} of {@code pa} and the 32 output rows of the two panels
+     * activation rows of the packed panel at index {@code ab} of {@code pa} and the 32 output rows of the two panels
      * at bytes {@code bb} and {@code bb + ps} of {@code pb}; the factors of their four blocks are
-     * {@code sc[(c / 8) * kp + p]}. Per k each panel gives one 16-lane weight vector (16 codes sign-extended, converted,
-     * times its two blocks' factors blended into one vector) and 12 broadcast activations take 24 FMAs: the decode
-     * is shared by twice the FMAs of the 8-lane kernels ({@link #kernelQ8}), and 24 accumulators fill the 32 zmm
-     * registers without spilling (C2 compiles the loop as written; see {@link #kernelQ8} for why it is flat).
+     * {@code sc[(c / 8) * kp + p]}. Per k each panel gives one 16-lane weight vector (16 codes sign-extended,
+     * converted, times its two blocks' factors blended into one vector) and 12 broadcast activations take 24 FMAs:
+     * the decode is shared by twice the FMAs of the 8-lane kernels ({@link #kernelQ8}), and the 24 accumulators, two
+     * weight vectors and a broadcast fit the 32 zmm registers (see {@link #kernelQ8} for why the loop is flat).
      */
     private static void wideQ8(int kp, float[] pa, int ab, MemorySegment pb, long bb, long ps, float[] sc,
                                float[] tile) {
@@ -535,7 +535,9 @@ public final class QuantPanels {
         d11.intoArray(tile, 368);
     }
 
-    /** {@link #wideQ8} for Q4: one word step holds all 16 rows of a panel, one 512-bit load (as in {@link #decodeQ4}). */
+    /**
+     * {@link #wideQ8} for Q4: one word step holds all 16 rows of a panel, one 512-bit load (as in {@link #decodeQ4}).
+     */
     private static void wideQ4(int kp, float[] pa, int ab, MemorySegment pb, long bb, long ps, float[] sc,
                                float[] tile) {
         FloatVector c0 = FloatVector.zero(WS), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
@@ -609,7 +611,8 @@ public final class QuantPanels {
                     .or(IntVector.fromMemorySegment(WSI, pb, lw, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
             IntVector i1 = IntVector.fromMemorySegment(WSI, pb, gb + ps + 128, ORDER)
                     .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
-                    .or(IntVector.fromMemorySegment(WSI, pb, lw + ps, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
+                    .or(IntVector.fromMemorySegment(WSI, pb, lw + ps, ORDER)
+                            .lanewise(VectorOperators.LSHR, lo).and(15));
             FloatVector b = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
                     .mul(FloatVector.broadcast(WS, sc[p]).blend(sc[kp + p], SECOND_BLOCK));
             FloatVector e = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
@@ -775,8 +778,8 @@ public final class QuantPanels {
      * y[i][c] = tile[i*width + c] * scale[c] + bias[c] for the valid rows and columns (at most {@code width}) of a
      * tile.
      */
-    private static void store(float[] tile, int width, int rows, int cols, MemorySegment scale, long sOff, MemorySegment bias,
-                              long bOff, MemorySegment y, long yOff, int ldy) {
+    private static void store(float[] tile, int width, int rows, int cols, MemorySegment scale, long sOff,
+                              MemorySegment bias, long bOff, MemorySegment y, long yOff, int ldy) {
         for (int i = 0; i < rows; i++) {
             long yr = yOff + (long) i * ldy;
             int c = 0;
