@@ -358,8 +358,7 @@ public final class QuantPanels {
                                  float[] tile) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-        // the loop walks its byte offsets: offsets computed from p (stride 48, not a power of two) kept a bounds
-        // check on every activation load
+        // the loop walks its code byte offset (offsets computed from p kept a bounds check on every segment load)
         long bo = bb;
         for (int p = h * kp, end = p + kp, ao = ab; p < end; p++, ao += TILE_ROWS, bo += 16) {
             // the code decode is written out in each loop: a helper returning a vector that C2 compiled on its own
