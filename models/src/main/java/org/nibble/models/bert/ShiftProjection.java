@@ -46,9 +46,10 @@ final class ShiftProjection implements Projection {
     static final int PACKED_ROWS = 12;
     /**
      * With the 512-bit kernels ({@link QuantPanels#WIDE}) up to this many rows (three tiles) run on the packed codes
-     * at any matrix size. MiniLM, 1 thread, ms per forward, packed against fused, F32 in the same JVM: 12 tokens Q8
-     * 2.1 / 2.8 (F32 2.1), Q4 2.0 / 3.1-3.3, Q6 2.3 / 3.6-3.8; 24 tokens Q4 4.1 / 4.7, Q6 4.7 / 5.3 (F32 3.7); 36
-     * tokens Q4 6.4 / 7.2, Q6 7.3 / 8.0, Q8 6.7 / 7.2 (F32 5.2); at 48 tokens both paths are level.
+     * at any matrix size. MiniLM, 1 thread, ms per forward, packed / decoded (fused up to 32 rows), each against F32
+     * in its own JVM (noisy VM): 12 tokens Q8 2.1 / 2.8 (F32 2.1), Q4 2.0 / 3.1-3.3, Q6 2.3 / 3.6-3.8; 24 tokens Q8
+     * 5.3 / 4.8 (F32 4.3 / 3.8: ratio 1.24 / 1.28), Q4 4.1 / 4.7, Q6 4.7 / 5.3 (F32 3.7); 36 tokens Q4 6.4 / 7.2, Q6
+     * 7.3 / 8.0, Q8 6.7 / 7.2 (F32 5.2); at 48 tokens both paths are level.
      */
     static final int WIDE_PACKED_ROWS = 36;
     /**
