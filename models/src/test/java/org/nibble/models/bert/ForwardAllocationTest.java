@@ -18,13 +18,16 @@ import jdk.jfr.consumer.RecordingFile;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Once compiled, an encoder forward allocates little beyond its output. A kernel helper that takes or returns a
- * vector and that C2 does not inline boxes every such vector: it happened to {@code GemmF32}'s tile store (19.6 MB
- * per 128-token forward), to {@code QuantPanels}' code decoders (42 MB per Q6 forward) and to {@code Attention}'s
- * tile kernels (96-577 KB per forward on AVX-512, then its softmax helpers' returned maxima and sums on CI), each
- * time only in some JVM runs. The models build therefore runs this test twice: as usual, and with no nibble method
- * inlined ({@code models/pom.xml}, execution forward-allocation-without-inlining), where every such helper boxes
- * every run. One thread, so all the work (and its allocation) is on the calling thread. A failure lists the heaviest
+ * Once compiled, an encoder forward allocates little beyond its output. A kernel helper that takes or returns a vector
+ * and that C2 does not inline boxes every such vector: it happened to {@code GemmF32}'s tile store (19.6 MB per
+ * 128-token forward), to {@code QuantPanels}' code decoders (42 MB per Q6 forward) and to {@code Attention}'s tile
+ * kernels (96-577 KB per forward on AVX-512, then its softmax helpers' returned maxima and sums on CI), each time only
+ * in some JVM runs; and a JDK vector call site whose profile had seen two vector shapes made C2 box the accumulators of
+ * {@code QuantPanels}' 512-bit kernels in some runs (1.4 GB per pair of Q6 forwards). The models build therefore runs
+ * this test three times ({@code models/pom.xml}): as usual; with no nibble method inlined (execution
+ * forward-allocation-without-inlining), where every such helper boxes every run; and with C2 alone
+ * (forward-allocation-without-tiers), where the kernels compile from the interpreter's profiles, as in the runs that
+ * boxed. One thread, so all the work (and its allocation) is on the calling thread. A failure lists the heaviest
  * allocation sites.
  */
 class ForwardAllocationTest {

@@ -81,8 +81,9 @@ public final class QuantPanels {
     /** Row f: 16 lanes of the Q6 shifts of field f (see {@link #decodeQ6}): 30 - 2f for the high bits, 4(f % 8) low. */
     private static final int[] Q6_HIGH_SHIFTS = new int[16 * 16], Q6_LOW_SHIFTS = new int[16 * 16];
 
-    // the wide kernels shift by a vector of counts loaded from these tables: a scalar count varying with k went
-    // through a general-purpose register into an xmm register on every use, and Q4 ran at half the speed of Q8
+    // the wide kernels and the decode loops shift by a vector of counts loaded from these tables: a scalar count
+    // varying with k went through a general-purpose register into an xmm register on every use, and Q4 ran at half
+    // the speed of Q8
     static {
         for (int i = 0; i < Q4_SHIFTS.length; i++) {
             Q4_SHIFTS[i] = 28 - 4 * (i / 16);
@@ -95,6 +96,20 @@ public final class QuantPanels {
 
     /** Lanes 8 .. 15 of a panel's weight vector: its second block, with its own factors 2^-g. */
     private static final VectorMask<Float> SECOND_BLOCK = VectorMask.fromLong(WS, 0xFF00L);
+
+    /**
+     * The species of the decode loops, {@link #scales} and {@link #store}: all 16 rows of a panel in one vector when
+     * {@link #WIDE}, else 8 (one block). With 512-bit kernels nothing else here should use another shape (only the last
+     * panel of an odd count still runs the 8-lane kernels; no MiniLM matrix has one): C2 types a vector by the profile
+     * of the JDK call site that handles it (FloatVector.intoArray, ByteVector.convertShape, ..., shared by all
+     * callers), and once such a site had seen 256-bit vectors from these helpers as well, some JVM runs compiled the
+     * wide kernels with their accumulators boxed: 10x slower forwards, 1.4 GB allocated per pair of Q6 MiniLM forwards
+     * (ForwardAllocationTest's run without tiered compilation fails that way every time).
+     */
+    private static final VectorSpecies<Float> DS = WIDE ? WS : S;
+    private static final VectorSpecies<Integer> DSI = WIDE ? WSI : SI;
+    private static final VectorSpecies<Byte> DSB = WIDE ? WSB : SB;
+    private static final int DL = DS.length();
 
     /** k rounded up to a multiple of 16 (one Q6 group of word steps). */
     public static int paddedK(int k) {
@@ -331,11 +346,11 @@ public final class QuantPanels {
                 // 2^-g built from its exponent field (g <= 31 keeps it normal), 8 group ids at a time: the
                 // element-by-element loop was 11-15% of a quantized MiniLM forward
                 long g = gOff + (long) (row / BLOCK_ROWS) * k;
-                int full = i + (k & -SI.length());
-                for (; i < full; i += SI.length(), g += SI.length()) {
-                    ((IntVector) ByteVector.fromMemorySegment(SB, groupIds, g, ORDER)
-                            .convertShape(VectorOperators.B2I, SI, 0)).neg().add(127).lanewise(VectorOperators.LSHL, 23)
-                            .reinterpretAsFloats().intoArray(sc, i);
+                int full = i + (k & -DL);
+                for (; i < full; i += DL, g += DL) {
+                    ((IntVector) ByteVector.fromMemorySegment(DSB, groupIds, g, ORDER)
+                            .convertShape(VectorOperators.B2I, DSI, 0)).neg().add(127)
+                            .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats().intoArray(sc, i);
                 }
                 for (int last = h * kp + k; i < last; i++, g++) {
                     sc[i] = Float.intBitsToFloat((127 - groupIds.get(BYTE, g)) << 23);
@@ -701,35 +716,40 @@ public final class QuantPanels {
     }
 
     // Both blocks of a panel: dst[d + ldd*p + j] = code(j, p) * sc[(j / 8) * kp + p] * col[j] (col: the panel's column
-    // scales, 0 past n). Each loop writes its code decode out (see kernelQ8).
+    // scales, 0 past n), DL lanes at a time: one 16-lane vector per k with 512-bit vectors (its scale vector blends the
+    // two blocks' factors, as in wideQ8), else one 8-lane vector per block. The shift counts come from the tables the
+    // wide kernels use; each loop writes its code decode out (see kernelQ8).
 
     private static void decodeQ8(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
                                  int d, int ldd) {
-        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
             int o = d + p * ldd;
-            IntVector c0 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p, ORDER)
-                    .convertShape(VectorOperators.B2I, SI, 0);
-            IntVector c1 = (IntVector) ByteVector.fromMemorySegment(SB, pb, bb + 16L * p + 8, ORDER)
-                    .convertShape(VectorOperators.B2I, SI, 0);
-            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
-            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
+            for (int h = 0; h < PANEL_ROWS; h += DL) {
+                IntVector c = (IntVector) ByteVector.fromMemorySegment(DSB, pb, bb + 16L * p + h, ORDER)
+                        .convertShape(VectorOperators.B2I, DSI, 0);
+                FloatVector s = WIDE ? FloatVector.broadcast(DS, sc[p]).blend(sc[kp + p], SECOND_BLOCK)
+                        : FloatVector.broadcast(DS, sc[(h / BLOCK_ROWS) * kp + p]);
+                ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(s).mul(FloatVector.fromArray(DS, col, h))
+                        .intoArray(dst, o + h);
+            }
         }
     }
 
     /** Q4: nibble p % 8 of the words of step p / 8, shifted to the top, then down (signed). */
     private static void decodeQ4(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
                                  int d, int ldd) {
-        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
-            int o = d + p * ldd, shift = 28 - 4 * (p & 7);
+            int o = d + p * ldd;
+            IntVector shift = IntVector.fromArray(DSI, Q4_SHIFTS, PANEL_ROWS * (p & 7));
             long w = bb + 64L * (p >>> 3);
-            IntVector c0 = IntVector.fromMemorySegment(SI, pb, w, ORDER)
-                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
-            IntVector c1 = IntVector.fromMemorySegment(SI, pb, w + 32, ORDER)
-                    .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
-            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
-            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
+            for (int h = 0; h < PANEL_ROWS; h += DL) {
+                IntVector c = IntVector.fromMemorySegment(DSI, pb, w + 4L * h, ORDER)
+                        .lanewise(VectorOperators.LSHL, shift).lanewise(VectorOperators.ASHR, 28);
+                FloatVector s = WIDE ? FloatVector.broadcast(DS, sc[p]).blend(sc[kp + p], SECOND_BLOCK)
+                        : FloatVector.broadcast(DS, sc[(h / BLOCK_ROWS) * kp + p]);
+                ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(s).mul(FloatVector.fromArray(DS, col, h))
+                        .intoArray(dst, o + h);
+            }
         }
     }
 
@@ -739,18 +759,21 @@ public final class QuantPanels {
      */
     private static void decodeQ6(int k, int kp, MemorySegment pb, long bb, float[] sc, float[] col, float[] dst,
                                  int d, int ldd) {
-        FloatVector col0 = FloatVector.fromArray(S, col, 0), col1 = FloatVector.fromArray(S, col, BLOCK_ROWS);
         for (int p = 0; p < k; p++) {
-            int o = d + p * ldd, f = p & 15, hi = 30 - 2 * f, lo = 4 * (f & 7);
+            int o = d + p * ldd, f = p & 15;
+            IntVector hi = IntVector.fromArray(DSI, Q6_HIGH_SHIFTS, PANEL_ROWS * f);
+            IntVector lo = IntVector.fromArray(DSI, Q6_LOW_SHIFTS, PANEL_ROWS * f);
             long gb = bb + 192L * (p >>> 4), lw = gb + 64L * (f >>> 3);
-            IntVector c0 = IntVector.fromMemorySegment(SI, pb, gb + 128, ORDER)
-                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
-                    .or(IntVector.fromMemorySegment(SI, pb, lw, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
-            IntVector c1 = IntVector.fromMemorySegment(SI, pb, gb + 160, ORDER)
-                    .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
-                    .or(IntVector.fromMemorySegment(SI, pb, lw + 32, ORDER).lanewise(VectorOperators.LSHR, lo).and(15));
-            ((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(sc[p]).mul(col0).intoArray(dst, o);
-            ((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(sc[kp + p]).mul(col1).intoArray(dst, o + BLOCK_ROWS);
+            for (int h = 0; h < PANEL_ROWS; h += DL) {
+                IntVector c = IntVector.fromMemorySegment(DSI, pb, gb + 128 + 4L * h, ORDER)
+                        .lanewise(VectorOperators.LSHL, hi).lanewise(VectorOperators.ASHR, 26).and(~15)
+                        .or(IntVector.fromMemorySegment(DSI, pb, lw + 4L * h, ORDER)
+                                .lanewise(VectorOperators.LSHR, lo).and(15));
+                FloatVector s = WIDE ? FloatVector.broadcast(DS, sc[p]).blend(sc[kp + p], SECOND_BLOCK)
+                        : FloatVector.broadcast(DS, sc[(h / BLOCK_ROWS) * kp + p]);
+                ((FloatVector) c.convert(VectorOperators.I2F, 0)).mul(s).mul(FloatVector.fromArray(DS, col, h))
+                        .intoArray(dst, o + h);
+            }
         }
     }
 
@@ -782,11 +805,11 @@ public final class QuantPanels {
         for (int i = 0; i < rows; i++) {
             long yr = yOff + (long) i * ldy;
             int c = 0;
-            for (; c + 8 <= cols; c += 8) {
-                FloatVector v = FloatVector.fromArray(S, tile, i * width + c)
-                        .mul(FloatVector.fromMemorySegment(S, scale, 4 * (sOff + c), ORDER));
+            for (; c + DL <= cols; c += DL) {
+                FloatVector v = FloatVector.fromArray(DS, tile, i * width + c)
+                        .mul(FloatVector.fromMemorySegment(DS, scale, 4 * (sOff + c), ORDER));
                 if (bias != null) {
-                    v = v.add(FloatVector.fromMemorySegment(S, bias, 4 * (bOff + c), ORDER));
+                    v = v.add(FloatVector.fromMemorySegment(DS, bias, 4 * (bOff + c), ORDER));
                 }
                 v.intoMemorySegment(y, 4 * (yr + c), ORDER);
             }
