@@ -99,12 +99,11 @@ public final class QuantPanels {
 
     /**
      * The species of the decode loops, {@link #scales} and {@link #store}: all 16 rows of a panel in one vector when
-     * {@link #WIDE}, else 8 (one block). With 512-bit kernels nothing else here should use another shape (only the last
-     * panel of an odd count still runs the 8-lane kernels; no MiniLM matrix has one): C2 types a vector by the profile
-     * of the JDK call site that handles it (FloatVector.intoArray, ByteVector.convertShape, ..., shared by all
-     * callers), and once such a site had seen 256-bit vectors from these helpers as well, some JVM runs compiled the
-     * wide kernels with their accumulators boxed: 10x slower forwards, 1.4 GB allocated per pair of Q6 MiniLM forwards
-     * (ForwardAllocationTest's run without tiered compilation fails that way every time).
+     * {@link #WIDE}, else 8 (one block). With 512-bit kernels nothing here may use another shape: C2 types a vector by
+     * the profile of the JDK call site that handles it (FloatVector.intoArray, ByteVector.convertShape, ..., shared by
+     * all callers), and once such a site had seen 256-bit vectors from these helpers as well, some JVM runs compiled
+     * the wide kernels with their accumulators boxed: 10x slower forwards, 1.4 GB allocated per pair of Q6 MiniLM
+     * forwards (ForwardAllocationTest's run without tiered compilation fails that way every time).
      */
     private static final VectorSpecies<Float> DS = WIDE ? WS : S;
     private static final VectorSpecies<Integer> DSI = WIDE ? WSI : SI;
@@ -242,9 +241,11 @@ public final class QuantPanels {
             Scratch s = SCRATCH.get().fit(kp);
             for (int u = lo; u < hi; u++) {
                 int p = u * per, r0 = p * PANEL_ROWS;
-                if (WIDE && p + 1 < np) {
-                    widePair(format, m, n, kp, tiles, pa, panels, pOff + p * pb, pb, r0, groupIds, gOff, k, scale,
-                            sOff, bias, bOff, y, yOff, ldy, s);
+                if (WIDE) {
+                    // an odd last panel pairs with itself (second panel offset 0): rows past n get factors 0 and their
+                    // sums are not stored, and no 8-lane kernel runs beside the wide ones (see DS)
+                    widePair(format, m, n, kp, tiles, pa, panels, pOff + p * pb, p + 1 < np ? pb : 0, r0, groupIds,
+                            gOff, k, scale, sOff, bias, bOff, y, yOff, ldy, s);
                     continue;
                 }
                 scales(groupIds, gOff, n, k, kp, r0, 2, s.scales);
@@ -269,7 +270,8 @@ public final class QuantPanels {
 
     /**
      * Two adjacent panels (32 output rows from {@code r0}, the second starting {@code pb} bytes after the first at
-     * {@code bb}) against every 12-row activation tile, with the 512-bit kernels.
+     * {@code bb}; {@code pb = 0} for the last panel of an odd count, whose second half is not stored) against every
+     * 12-row activation tile, with the 512-bit kernels.
      */
     private static void widePair(PackedFormat format, int m, int n, int kp, int tiles, float[] pa,
                                  MemorySegment panels, long bb, long pb, int r0, MemorySegment groupIds, long gOff,
