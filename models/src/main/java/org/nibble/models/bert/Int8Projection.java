@@ -2,6 +2,7 @@ package org.nibble.models.bert;
 
 import org.nibble.engine.Scope;
 import org.nibble.engine.onnx.OnnxFormatException;
+import org.nibble.kernels.quant.U8S8Gemm;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,7 +15,7 @@ import static org.nibble.models.bert.BertMath.F;
  * {@code DynamicQuantizeLinear} (activation uint8, asymmetric, one scale and zero point for the whole input tensor,
  * round half to even), {@code MatMulInteger} (exact int32 sums of {@code (a - za)(w - zw)}), then
  * {@code · (sa · sw[n]) + b[n]}. Weights are int8 per output column; stored here transposed, [out, in], so each
- * output is one contiguous dot product.
+ * output is one contiguous dot product; the int32 sums run in {@link U8S8Gemm}.
  */
 final class Int8Projection implements Projection {
     private final int in;
@@ -101,28 +102,50 @@ final class Int8Projection implements Projection {
         }
         float sa = (max - min) / 255f;
         int za = sa == 0 ? 0 : (int) Math.max(0, Math.min(255, Math.rint(-min / sa)));
-        byte[] qa = new byte[in];
+        Scratch s = SCRATCH.get().fit(rows, in, out);
+        int[] qa = s.activations, acc = s.sums, aSum = s.rowSums;
         for (int r = 0; r < rows; r++) {
             long xb = (long) r * in;
+            int sum = 0;
             for (int k = 0; k < in; k++) {
                 float q = sa == 0 ? 0 : (float) Math.rint(x.get(F, 4 * (xb + k)) / sa) + za;
-                qa[k] = (byte) (int) Math.max(0, Math.min(255, q));
+                int a = (int) Math.max(0, Math.min(255, q));
+                qa[r * in + k] = a;
+                sum += a;
             }
+            aSum[r] = sum;
+        }
+        U8S8Gemm.gemm(rows, out, in, qa, wt, 0, acc);
+        for (int r = 0; r < rows; r++) {
             for (int n = 0; n < out; n++) {
-                long wb = (long) n * in;
                 int zn = zw.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, n);
-                int acc = 0;
-                int aSum = 0;
-                for (int k = 0; k < in; k++) {
-                    int a = qa[k] & 0xFF;
-                    acc += a * wt.get(ValueLayout.JAVA_BYTE, wb + k);
-                    aSum += a;
-                }
                 // sum (a - za)(w - zw) = sum a*w - zw*sum a - za*sum (w - zw)
-                int exact = acc - zn * aSum - za * colSum.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, n);
-                float s = sa * scale.get(F, 4L * n);
-                y.set(F, 4L * ((long) r * out + n), exact * s + bias.get(F, 4L * n));
+                int exact = acc[r * out + n] - zn * aSum[r] - za * colSum.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, n);
+                float sc = sa * scale.get(F, 4L * n);
+                y.set(F, 4L * ((long) r * out + n), exact * sc + bias.get(F, 4L * n));
             }
         }
     }
+
+    /** Per-thread buffers of a forward: the activation codes (ints), the exact sums, each row's code sum. */
+    private static final class Scratch {
+        int[] activations = new int[0];
+        int[] sums = new int[0];
+        int[] rowSums = new int[0];
+
+        Scratch fit(int rows, int in, int out) {
+            if (activations.length < rows * in) {
+                activations = new int[rows * in];
+            }
+            if (sums.length < rows * out) {
+                sums = new int[rows * out];
+            }
+            if (rowSums.length < rows) {
+                rowSums = new int[rows];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 }
