@@ -18,7 +18,7 @@ import static org.nibble.kernels.Simd.ORDER;
  * sums them: {@code c[i][j] = sum_p a[i][p] * w[j][p]} in int32, for activations {@code a} widened to ints
  * (row-major m x k, values 0..255) and weights int8 rows {@code w[j]} of k bytes (the weight transposed: one output
  * per row, so each sum is one contiguous dot product). Products are at most 255 * 128 in magnitude, so the int32 sums
- * are exact for k below 65 000.
+ * are exact for k below 65 536 (65 535 * 32 640 < 2^31).
  *
  * <p>Lanewise int multiply-adds, four activation rows per weight load; the lanes are summed at the end (integers:
  * the order does not matter). Output columns run in parallel ({@link Parallel}). The vector shapes are those of

@@ -1,6 +1,7 @@
 package org.nibble.kernels.quant;
 
 import org.junit.jupiter.api.Test;
+import org.nibble.kernels.Parallel;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,6 +42,31 @@ class U8S8GemmTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void columnRangesSplitOverTwoThreadsEqualTheTwin() {
+        // m * k = 1800 gives a grain of 145 columns, so 301 columns run as two ranges on two threads
+        int m = 6, n = 301, k = 300, before = Parallel.threads();
+        var rng = new SplittableRandom(11);
+        int[] a = new int[m * k];
+        for (int e = 0; e < a.length; e++) {
+            a[e] = rng.nextInt(256);
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment w = arena.allocate((long) n * k);
+            for (long e = 0; e < (long) n * k; e++) {
+                w.set(ValueLayout.JAVA_BYTE, e, (byte) (rng.nextInt(256) - 128));
+            }
+            int[] expected = new int[m * n], actual = new int[m * n];
+            U8S8GemmScalar.gemm(m, n, k, a, w, 0, expected);
+            Parallel.setThreads(2);
+            assertEquals(2, Parallel.chunks(n, (1 << 18) / (m * k)), "the sizes must split the columns");
+            U8S8Gemm.gemm(m, n, k, a, w, 0, actual);
+            assertArrayEquals(expected, actual);
+        } finally {
+            Parallel.setThreads(before);
         }
     }
 
